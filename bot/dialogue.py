@@ -1,0 +1,95 @@
+"""The conversation while one message is handled: the model a flow Machine binds.
+
+It carries where the person is (flow, state), their answers (slots), their
+language, and collects the replies to send. Flows read and change it; they
+never see the channel or the database directly, only the `requests` port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.types import Reply
+
+if TYPE_CHECKING:
+    from bot.content.model import Content
+    from bot.flows.base import Step
+
+
+class RequestPort(Protocol):
+    """What flows may do with callback requests (implemented by storage)."""
+
+    def open_request(self) -> dict[str, Any] | None: ...
+    def create(self, route: str, answers: dict[str, Any], priority: int) -> str: ...
+    def change_times(self, asap: bool, windows: list[dict[str, str]]) -> bool: ...
+    def cancel(self) -> bool: ...
+
+
+@dataclass
+class Facts:
+    """What a flow may know about the message without knowing its channel."""
+
+    sender_is_phone: bool
+    sender_address: str
+    now: datetime
+    retention_days: int
+    shipped_locales: list[str]
+
+
+class Dialogue:
+    def __init__(
+        self,
+        flow: str,
+        state: str,
+        slots: dict[str, Any],
+        locale: str,
+        content: Content,
+        facts: Facts,
+        requests: RequestPort,
+    ) -> None:
+        self.flow = flow
+        self.state = state
+        self.slots = slots
+        self.locale = locale
+        self.content = content
+        self.facts = facts
+        self.requests = requests
+        self.replies: list[Reply] = []
+        self.handoff: str | None = None
+
+    # ----- answers -------------------------------------------------------
+    @property
+    def answers(self) -> dict[str, Any]:
+        """Answers belonging to the current flow."""
+        return self.slots.setdefault(self.flow, {})
+
+    def answers_of(self, flow: str) -> dict[str, Any]:
+        return self.slots.get(flow, {})
+
+    @property
+    def editing(self) -> bool:
+        return bool(self.answers.get("_editing"))
+
+    @property
+    def audience(self) -> str | None:
+        return self.slots.get("audience")
+
+    def forget_flow(self, flow: str) -> None:
+        self.slots.pop(flow, None)
+
+    # ----- replies -------------------------------------------------------
+    def say(self, key: str, params: dict[str, Any] | None = None, action: str | None = None) -> None:
+        self.replies.append(self.content.reply(key, self.locale, params, options=[], action=action))
+
+    def prompt(self, step: Step) -> None:
+        params = step.params(self) if step.params else None
+        options: list[str] = []
+        labels = None
+        if step.is_choice():
+            options = step.options_for(self)  # type: ignore[attr-defined]
+            labels = step.labels(self) if step.labels else None  # type: ignore[attr-defined]
+        self.replies.append(
+            self.content.reply(step.key, self.locale, params, options=options, option_labels=labels)
+        )

@@ -1,0 +1,355 @@
+"""The conversation engine: one inbound message in, a list of replies out.
+
+For each message, in one transaction: lock the person's conversation, check
+the words that work everywhere (danger first, then EXIT, then the inactivity
+timeout, then MENU, BACK, HELP, LANGUAGE), otherwise hand the message to the
+current flow's Machine, follow any hand-over to another flow, and store the
+new state with the answer under the provider's message id. A repeated id
+rolls back and returns the stored answer, so retries change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.content.model import Content, load_content
+from bot.dialogue import Dialogue, Facts
+from bot.flows import build_flows
+from bot.flows.base import Ask, Choice, Flow, Step
+from bot.global_words import GlobalWords
+from bot.matching import match_option, option_number
+from bot.settings import Settings, get_settings
+from bot.storage.crypto import Vault
+from bot.storage.db import Database, utc
+from bot.storage.models import Conversation, HandledMessage
+from bot.storage.requests import RequestStore
+from bot.text import normalise
+from bot.types import Inbound, Reply
+
+log = logging.getLogger(__name__)
+
+NEW = ("first_contact", "new")
+HISTORY_LIMIT = 20
+
+
+class ContentError(RuntimeError):
+    """Content that fails to load; `frontdoor content check` says where."""
+
+
+@dataclass
+class Location:
+    flow: str
+    state: str
+
+    def __str__(self) -> str:
+        return f"{self.flow}:{self.state}"
+
+    @classmethod
+    def parse(cls, text: str) -> Location:
+        flow, _, state = text.partition(":")
+        return cls(flow, state)
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        content: Content | None = None,
+        database: Database | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.content = content or load_content(self.settings.content_dir, self.settings.locales_dir)
+        if self.content.problems:
+            first = self.content.problems[0]
+            raise ContentError(f"{first.file}:{first.line}: {first.message}")
+        self.db = database or Database(self.settings.sqlalchemy_url)
+        self.vault = Vault(self.settings.secret())
+        self.locales = self.settings.locales
+        self.flows: dict[str, Flow] = build_flows(self.content, self.locales)
+        self.words = GlobalWords(self.content, self.locales)
+        self.timeout = timedelta(minutes=self.settings.inactivity_timeout_minutes)
+        service = self.content.data.get("service", {})
+        self.reference_prefix = str(service.get("reference_prefix", "FD"))
+        areas = self.content.data.get("areas", {}).get("areas", {})
+        self.teams = {area_id: area.get("team") for area_id, area in areas.items()}
+
+    # ----- the transaction around one message ----------------------------
+    def handle(self, inbound: Inbound) -> list[Reply]:
+        try:
+            return self._handle_once(inbound)
+        except IntegrityError:
+            replayed = self._replay(inbound)
+            if replayed is not None:
+                return replayed
+            log.exception("could not store a message; answered with the error text")
+        except Exception:  # noqa: BLE001 - a person must never meet a stack trace or silence
+            log.exception("message handling failed; answered with the error text")
+        return [self.content.reply("words.error", self._safe_locale(inbound), options=[])]
+
+    def _safe_locale(self, inbound: Inbound) -> str:
+        hint = (inbound.locale_hint or "").split("-")[0]
+        return hint if hint in self.locales else self.settings.default_locale
+
+    def _replay(self, inbound: Inbound) -> list[Reply] | None:
+        with self.db.session() as session:
+            row = session.execute(
+                select(HandledMessage.replies_enc)
+                .where(HandledMessage.channel == inbound.channel)
+                .where(HandledMessage.provider_id == inbound.message_id)
+            ).scalar_one_or_none()
+            session.commit()
+        if row is None:
+            return None
+        return [Reply.from_json(r) for r in self.vault.open(row)]
+
+    def _handle_once(self, inbound: Inbound) -> list[Reply]:
+        now = inbound.received_at if inbound.received_at.tzinfo else inbound.received_at.replace(tzinfo=UTC)
+        person = self.vault.person_key(inbound.channel, inbound.address)
+        with self.db.session() as session:
+            conversation, created = self.db.lock_conversation(
+                session,
+                person,
+                {
+                    "channel": inbound.channel,
+                    "flow": NEW[0],
+                    "state": NEW[1],
+                    "slots_enc": self.vault.seal({}),
+                    "locale": self._safe_locale(inbound),
+                    "last_activity": now,
+                    "created_at": now,
+                },
+            )
+            requests = RequestStore(
+                session, self.vault, person, inbound.channel, now,
+                self.settings.retention_days, self.reference_prefix, self.teams,
+            )
+            dialogue = Dialogue(
+                conversation.flow,
+                conversation.state,
+                self.vault.open(conversation.slots_enc),
+                conversation.locale if conversation.locale in self.locales else "en",
+                self.content,
+                Facts(
+                    sender_is_phone=inbound.address_is_phone,
+                    sender_address=inbound.address,
+                    now=now,
+                    retention_days=self.settings.retention_days,
+                    shipped_locales=self.locales,
+                ),
+                requests,
+            )
+            idle = now - utc(conversation.last_activity)
+            self.converse(dialogue, inbound, timed_out=not created and idle > self.timeout)
+            conversation.flow, conversation.state = dialogue.flow, dialogue.state
+            conversation.slots_enc = self.vault.seal(dialogue.slots)
+            conversation.locale = dialogue.locale
+            conversation.last_activity = now
+            session.add(conversation)
+            session.add(
+                HandledMessage(
+                    channel=inbound.channel,
+                    provider_id=inbound.message_id,
+                    conversation_id=conversation.id,
+                    replies_enc=self.vault.seal([r.to_json() for r in dialogue.replies]),
+                    handled_at=now,
+                )
+            )
+            session.commit()
+        return dialogue.replies
+
+    # ----- what the message means -----------------------------------------
+    def converse(self, d: Dialogue, inbound: Inbound, timed_out: bool) -> None:
+        said = normalise(inbound.text or "")
+        if self.words.is_danger(said):
+            d.say("words.danger")
+            return
+        command = self.words.command(said) if inbound.choice is None else None
+        if command == "exit":
+            self._reset(d)
+            d.say("words.exit", action="quick_exit")
+            return
+        if timed_out and (d.flow, d.state) != NEW:
+            self._reset(d)
+            d.say("words.timed_out")
+            self._go(d, Location("first_contact", "safe_to_text"))
+            return
+        if (d.flow, d.state) == NEW:
+            self._begin(d, command)
+            return
+        if command in ("menu", "back", "help", "language"):
+            self._command(d, command)
+            return
+        self._answer(d, inbound, said, command == "skip")
+
+    def _begin(self, d: Dialogue, command: str | None) -> None:
+        if command == "language":
+            self._push(d, Location("first_contact", "safe_to_text"))
+            self._go(d, Location("language", "choose"))
+            return
+        if command == "help":
+            d.say("words.help")
+        d.say("first_contact.greeting")
+        self._go(d, Location("first_contact", "safe_to_text"))
+
+    def _command(self, d: Dialogue, command: str) -> None:
+        here = Location(d.flow, d.state)
+        if command == "menu":
+            self._push(d, here)
+            self._follow(d, "@menu")
+        elif command == "back":
+            history = d.slots.get("_history", [])
+            if not history:
+                d.say("words.nothing_before")
+                self._reprompt(d)
+                return
+            self._go(d, Location.parse(history.pop()))
+        elif command == "help":
+            d.say("words.help")
+            self._reprompt(d)
+        elif command == "language":
+            self._push(d, here)
+            self._go(d, Location("language", "choose"))
+
+    def _answer(self, d: Dialogue, inbound: Inbound, said: str, skip: bool) -> None:
+        flow = self.flows[d.flow]
+        step = flow.steps[d.state]
+        before = Location(d.flow, d.state)
+        trigger = self._trigger_for(d, step, inbound, said, skip)
+        if trigger is None:
+            return
+        flow.fire(d, trigger)
+        followed = self._follow_handoffs(d)
+        if Location(d.flow, d.state) != before and "@back" not in followed:
+            self._push(d, before)
+
+    def _trigger_for(
+        self, d: Dialogue, step: Step, inbound: Inbound, said: str, skip: bool
+    ) -> str | None:
+        """The trigger this message fires, or None after explaining what went wrong."""
+        if skip and inbound.choice is None:
+            if not step.skippable:
+                return self._explain(d, "words.skip_not_allowed")
+            return "skip" if isinstance(step, Ask) else "pass_by"
+        if isinstance(step, Choice):
+            offered = step.options_for(d)
+            if inbound.choice is not None:
+                if inbound.choice not in offered:
+                    return self._explain(d, "words.old_question")
+                option = inbound.choice
+            else:
+                option = self._choose(d, step, offered, inbound.text or "", said)
+                if option is None:
+                    return None
+            if step.slot:
+                d.answers[step.slot] = option
+            if step.on_pick:
+                step.on_pick(d, option)
+            return option
+        if isinstance(step, Ask) and step.parse is not None:
+            if inbound.choice is not None:
+                return self._explain(d, "words.old_question")
+            parsed = step.parse(d, inbound.text or "")
+            if parsed.error:
+                return self._explain(d, parsed.error, parsed.error_params)
+            if step.slot:
+                d.answers[step.slot] = parsed.value
+            return "answer"
+        return self._explain(d, "words.not_understood")
+
+    def _choose(
+        self, d: Dialogue, step: Choice, offered: list[str], text: str, said: str
+    ) -> str | None:
+        if not said:
+            self._explain(d, "words.empty")
+            return None
+        number = option_number(text)
+        if number is not None:
+            if 1 <= number <= len(offered):
+                return offered[number - 1]
+            self._explain(d, "words.out_of_range", {"count": len(offered)})
+            return None
+        labels = step.labels(d) if step.labels else {}
+        candidates = {
+            oid: [*self.content.words(step.key, oid, d.locale), *([labels[oid]] if oid in labels else [])]
+            for oid in offered
+        }
+        option = match_option(text, candidates)
+        if option is None:
+            self._explain(d, "words.not_understood")
+        return option
+
+    def _explain(self, d: Dialogue, key: str, params: dict | None = None) -> None:
+        """Say calmly what went wrong, with the current options so the answer is one tap away.
+
+        An answer to an earlier question gets the current question in full instead.
+        """
+        step = self.flows[d.flow].steps[d.state]
+        if key == "words.old_question" or not isinstance(step, Choice):
+            d.say(key, params)
+            if key == "words.old_question" or isinstance(step, Ask) and key.startswith("words."):
+                self._reprompt(d)
+            return None
+        labels = step.labels(d) if step.labels else {}
+        options = step.options_for(d)
+        labels = {
+            oid: labels[oid] if oid in labels else self.content.label(step.key, oid, d.locale)
+            for oid in options
+        }
+        d.replies.append(
+            self.content.reply(key, d.locale, params, options=options, option_labels=labels)
+        )
+        return None
+
+    def _reprompt(self, d: Dialogue) -> None:
+        d.prompt(self.flows[d.flow].steps[d.state])
+
+    # ----- moving between flows -------------------------------------------
+    def _go(self, d: Dialogue, where: Location) -> None:
+        self.flows[where.flow].enter(d, where.state)
+        self._follow_handoffs(d)
+
+    def _follow(self, d: Dialogue, target: str) -> None:
+        d.handoff = target
+        self._follow_handoffs(d)
+
+    def _follow_handoffs(self, d: Dialogue) -> list[str]:
+        followed: list[str] = []
+        for _ in range(10):  # a content loop can never spin for ever
+            target, d.handoff = d.handoff, None
+            if target is None:
+                return followed
+            followed.append(target)
+            if target == "@end":
+                self._reset(d)
+                return followed
+            where = self._resolve(d, target)
+            self.flows[where.flow].enter(d, where.state)
+        raise RuntimeError("too many hand-overs in one message")
+
+    def _resolve(self, d: Dialogue, target: str) -> Location:
+        name = target.removeprefix("@")
+        if name == "menu":
+            audience = d.audience
+            if audience and f"menus.{audience}" in self.content:
+                return Location("info", f"menus.{audience}")
+            return Location("who", "ask")
+        if name == "back":
+            history = d.slots.get("_history", [])
+            return Location.parse(history.pop()) if history else self._resolve(d, "@menu")
+        flow, _, state = name.partition(":")
+        return Location(flow, state or self.flows[flow].initial)
+
+    def _push(self, d: Dialogue, where: Location) -> None:
+        history = d.slots.setdefault("_history", [])
+        history.append(str(where))
+        del history[:-HISTORY_LIMIT]
+
+    def _reset(self, d: Dialogue) -> None:
+        """Forget everything unconfirmed; the next message starts afresh."""
+        d.slots.clear()
+        d.flow, d.state = NEW

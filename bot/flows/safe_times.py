@@ -1,0 +1,139 @@
+"""When it is safe to call: the questions, shared by the callback and my-request flows.
+
+The service's callback hours and the windows people may pick come from
+content/data/service.yaml; every window is kept inside the hours. Answers
+are stored as a list of {day, start, end} in Europe/London local time, which
+the call-handlers' queue reads directly.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import TYPE_CHECKING, Any
+
+from babel.dates import format_time, get_day_names
+
+from bot.flows.answers import DAY_CODES, days
+from bot.flows.base import Ask, Choice, Step
+from bot.text import babel_locale
+
+if TYPE_CHECKING:
+    from bot.content.model import Content
+    from bot.dialogue import Dialogue
+
+
+class Hours:
+    def __init__(self, service: dict[str, Any]) -> None:
+        hours = service.get("callback_hours", {})
+        self.open: dict[int, tuple[str, str]] = {
+            DAY_CODES.index(day): (span[0], span[1])
+            for day, span in hours.items()
+            if day in DAY_CODES
+        }
+        self.windows: dict[str, tuple[str, str]] = {
+            name: (span[0], span[1]) for name, span in service.get("time_windows", {}).items()
+        }
+
+    @property
+    def open_days(self) -> list[int]:
+        return sorted(self.open)
+
+    def windows_for(self, chosen_days: list[int], window: str) -> list[dict[str, str]]:
+        """Concrete windows for the chosen days, clipped to each day's hours."""
+        out = []
+        for day in chosen_days:
+            if day not in self.open:
+                continue
+            start, end = self.open[day]
+            if window in self.windows:
+                start, end = max(start, self.windows[window][0]), min(end, self.windows[window][1])
+            if start < end:
+                out.append({"day": DAY_CODES[day], "start": start, "end": end})
+        return out
+
+
+def _clock(value: str, locale: str) -> str:
+    hour, minute = (int(part) for part in value.split(":"))
+    return format_time(time(hour, minute), format="short", locale=babel_locale(locale))
+
+
+def describe(content: Content, windows: list[dict[str, str]], asap: bool, locale: str) -> str:
+    """Safe times in the person's language, e.g. "Mon, Wed: 09:00 to 12:00"."""
+    if asap or not windows:
+        return content.text("callback.times_asap", locale)
+    names = get_day_names("abbreviated", locale=babel_locale(locale))
+    groups: dict[tuple[str, str], list[str]] = {}
+    for w in windows:
+        groups.setdefault((w["start"], w["end"]), []).append(names[DAY_CODES.index(w["day"])])
+    parts = [
+        content.text(
+            "callback.times_span",
+            locale,
+            {"days": ", ".join(day_names), "start": _clock(start, locale), "end": _clock(end, locale)},
+        )
+        for (start, end), day_names in groups.items()
+    ]
+    return "; ".join(parts)
+
+
+def opening_hours(content: Content, hours: Hours, locale: str) -> str:
+    windows = [
+        {"day": DAY_CODES[d], "start": span[0], "end": span[1]} for d, span in hours.open.items()
+    ]
+    return describe(content, windows, False, locale)
+
+
+def time_steps(content: Content, hours: Hours, then: str, section: str = "") -> list[Step]:
+    """when -> (days -> window) -> then. Saves `asap` and `windows` in the flow's answers."""
+
+    def choose_asap(d: Dialogue, option: str) -> None:
+        d.answers["asap"] = option == "asap"
+        if option == "asap":
+            d.answers["windows"] = []
+
+    def any_day_words(d: Dialogue) -> list[str]:
+        return content.words("callback.days", "any", d.locale)
+
+    def keep_days(d: Dialogue, option: str) -> None:
+        chosen = d.answers.pop("_days", hours.open_days)
+        d.answers["windows"] = hours.windows_for(chosen, option)
+
+    window_ids = [*hours.windows, "any"]
+    return [
+        Choice(
+            "when",
+            "callback.when",
+            section=section,
+            routes={"asap": then, "choose": "days"},
+            on_pick=choose_asap,
+            params=lambda d: {"hours": opening_hours(content, hours, d.locale)},
+        ),
+        Ask(
+            "days",
+            "callback.days",
+            slot="_days",
+            section=section,
+            parse=days(hours.open_days, any_day_words),
+            then="window",
+            skip_to="window",
+        ),
+        Choice(
+            "window",
+            "callback.window",
+            section=section,
+            routes={w: then for w in window_ids},
+            on_pick=keep_days,
+            labels=lambda d: {
+                w: content.text(
+                    "callback.window_label",
+                    d.locale,
+                    {
+                        "name": content.label("callback.window", w, d.locale),
+                        "start": _clock(span[0], d.locale),
+                        "end": _clock(span[1], d.locale),
+                    },
+                )
+                for w, span in hours.windows.items()
+            },
+        ),
+    ]

@@ -1,0 +1,56 @@
+"""Match what a person typed to one of the offered options.
+
+In order: the option's number ("2", "2."), then its label or a synonym from
+content (exactly, or as whole words inside a longer reply such as "yes pls"),
+then a close spelling ("Yse"). Two options matching equally well is treated
+as no match, so the person is asked again rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from rapidfuzz.distance import OSA
+
+from bot.text import normalise
+
+
+def _allowed_typos(word: str) -> int:
+    return 0 if len(word) < 3 else 1 if len(word) < 7 else 2
+
+
+def _contains(said: str, phrase: str) -> bool:
+    return f" {phrase} " in f" {said} "
+
+
+def match_option(text: str, candidates: dict[str, list[str]]) -> str | None:
+    """Return the option id the text means, or None when unclear."""
+    said = normalise(text)
+    if not said:
+        return None
+    forms = {oid: {normalise(w) for w in words if normalise(w)} for oid, words in candidates.items()}
+    exact = [oid for oid, words in forms.items() if said in words]
+    if len(exact) == 1:
+        return exact[0]
+    inside = [oid for oid, words in forms.items() if any(_contains(said, w) for w in words)]
+    if len(inside) == 1:
+        return inside[0]
+    if inside:
+        return None
+    best: list[tuple[int, str]] = []
+    for oid, words in forms.items():
+        for word in words:
+            limit = _allowed_typos(word)
+            if limit and abs(len(word) - len(said)) <= limit:
+                distance = OSA.distance(said, word, score_cutoff=limit)
+                if distance <= limit:
+                    best.append((distance, oid))
+    if not best:
+        return None
+    best.sort()
+    winners = {oid for distance, oid in best if distance == best[0][0]}
+    return winners.pop() if len(winners) == 1 else None
+
+
+def option_number(text: str) -> int | None:
+    """The number in replies like "2", " 2. ", "#2"; None when it is not a bare number."""
+    said = normalise(text)
+    return int(said) if said.isdigit() and len(said) <= 3 else None

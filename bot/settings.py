@@ -1,0 +1,68 @@
+"""All configuration, read from environment variables in one place.
+
+Every variable is documented in README.md and .env.example. In development a
+missing service secret is generated once and kept under ./var (never
+committed); in production a missing secret stops start-up.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    frontdoor_env: str = Field("development", description="development or production")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under VAR_DIR")
+    var_dir: Path = Field(PROJECT_ROOT / "var", description="local data: SQLite, dev secret")
+    frontdoor_secret: str = Field("", description="service secret for hashing and encryption")
+    content_dir: Path = PROJECT_ROOT / "content"
+    locales_dir: Path = PROJECT_ROOT / "locales"
+    default_locale: str = "en"
+    shipped_locales: str = Field("en,pl", description="comma-separated locales offered")
+    inactivity_timeout_minutes: int = 30
+    retention_days: int = Field(28, description="days a callback request is kept")
+    message_retention_hours: int = Field(48, description="hours a handled message id is kept")
+    log_level: str = "INFO"
+    port: int = 8000
+
+    @property
+    def locales(self) -> list[str]:
+        return [loc.strip() for loc in self.shipped_locales.split(",") if loc.strip()]
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            # Heroku-style URLs name the dialect "postgres"; SQLAlchemy wants psycopg 3.
+            for prefix in ("postgres://", "postgresql://"):
+                if url.startswith(prefix):
+                    return "postgresql+psycopg://" + url[len(prefix):]
+            return url
+        return f"sqlite:///{self.var_dir / 'frontdoor.db'}"
+
+    def secret(self) -> bytes:
+        """The service secret; generated and kept under var/ in development."""
+        if self.frontdoor_secret:
+            return self.frontdoor_secret.encode()
+        if self.frontdoor_env == "production":
+            raise RuntimeError("FRONTDOOR_SECRET must be set in production")
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,90 @@
+"""The database layer: one SQLAlchemy engine, sessions, and per-conversation locking.
+
+SQLite (the default, under ./var) runs in WAL mode and every transaction is a
+write transaction (BEGIN IMMEDIATE), so messages are handled one at a time.
+On PostgreSQL a conversation's row is locked with SELECT ... FOR UPDATE, so
+several web processes can share one database and still keep each
+conversation in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+from bot.storage.models import Conversation
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _make_sqlite_serial(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _make_sqlite_serial(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def lock_conversation(
+        self, session: Session, person_key: str, defaults: dict
+    ) -> tuple[Conversation, bool]:
+        """Fetch (creating if needed) and lock one person's conversation row."""
+        query = select(Conversation).where(Conversation.person_key == person_key)
+        if self.is_postgres:
+            query = query.with_for_update()
+        found = session.execute(query).scalar_one_or_none()
+        if found is not None:
+            return found, False
+        insert = pg_insert if self.is_postgres else sqlite_insert
+        session.execute(
+            insert(Conversation)
+            .values(person_key=person_key, **defaults)
+            .on_conflict_do_nothing(index_elements=["person_key"])
+        )
+        return session.execute(query).scalar_one(), True
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def utc(dt: datetime) -> datetime:
+    """SQLite hands back naive datetimes; treat them as the UTC they were stored as."""
+    from datetime import UTC
+
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

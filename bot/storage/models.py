@@ -1,0 +1,89 @@
+"""The tables. Plain personal data never sits in a column of its own: phone
+numbers and free text live only inside encrypted fields (`*_enc`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Conversation(SQLModel, table=True):
+    """One person's conversation: where they are and their unconfirmed answers."""
+
+    __tablename__ = "conversations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_key: str = Field(max_length=64, unique=True, index=True)
+    channel: str = Field(max_length=20)
+    flow: str = Field(max_length=40)
+    state: str = Field(max_length=80)
+    slots_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    locale: str = Field(max_length=10, default="en")
+    last_activity: datetime
+    created_at: datetime
+
+
+class HandledMessage(SQLModel, table=True):
+    """A provider message id already answered, and the answer (encrypted) to repeat."""
+
+    __tablename__ = "handled_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_id", name="uq_handled_provider"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    provider_id: str = Field(max_length=128)
+    conversation_id: int = Field(index=True)
+    replies_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    handled_at: datetime = Field(index=True)
+
+
+class CallbackRequest(SQLModel, table=True):
+    """A confirmed request for a call back.
+
+    Columns a call-handler's queue sorts and filters on are plain and hold no
+    personal data; number, name, code word and notes are in `details_enc`.
+    """
+
+    __tablename__ = "callback_requests"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=16, unique=True, index=True)
+    person_key: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=20)
+    route: str = Field(max_length=20)  # me, someone_else, own_behaviour, professional
+    area: str | None = Field(default=None, max_length=40)
+    team: str | None = Field(default=None, max_length=40)
+    language: str = Field(default="en", max_length=40)
+    interpreter: bool = False
+    handler_gender: str | None = Field(default=None, max_length=10)
+    priority: int = 0  # sum of urgency weights; higher is more urgent
+    asap: bool = True
+    safe_windows: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    voicemail_ok: bool | None = None
+    text_first_ok: bool | None = None
+    withheld_ok: bool | None = None
+    if_someone_else: str | None = Field(default=None, max_length=20)
+    status: str = Field(default="open", max_length=20, index=True)
+    details_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+    retain_until: datetime = Field(index=True)
+
+
+class Outbox(SQLModel, table=True):
+    """A message the worker will send later, only of a kind the person agreed to."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    kind: str = Field(max_length=40)
+    dedupe_key: str = Field(max_length=128, unique=True)
+    payload_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="pending", max_length=20, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime
+    sent_at: datetime | None = None
+    created_at: datetime

@@ -1,0 +1,133 @@
+"""Callback requests for one person, inside the transaction handling their message.
+
+This is what flows see as `dialogue.requests`. Personal details (number,
+name, code word, notes, access needs) are sealed in `details_enc`; the plain
+columns hold only what a queue needs to sort and filter.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from bot.storage.crypto import Vault
+from bot.storage.models import CallbackRequest
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+OPEN_STATUSES = ("open", "claimed")
+PERSONAL = (
+    "phone", "name", "code_word", "note", "if_someone_else_note", "access", "access_note",
+    "language_name",
+)
+
+
+def new_reference(prefix: str) -> str:
+    return f"{prefix}-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(4))
+
+
+class RequestStore:
+    def __init__(
+        self,
+        session: Session,
+        vault: Vault,
+        person_key: str,
+        channel: str,
+        now: datetime,
+        retention_days: int,
+        reference_prefix: str,
+        teams: dict[str, str],
+    ) -> None:
+        self.session = session
+        self.vault = vault
+        self.person_key = person_key
+        self.channel = channel
+        self.now = now
+        self.retention = timedelta(days=retention_days)
+        self.prefix = reference_prefix
+        self.teams = teams
+        self._open: CallbackRequest | None = None
+        self._looked = False
+
+    def _find_open(self) -> CallbackRequest | None:
+        if not self._looked:
+            self._looked = True
+            self._open = self.session.execute(
+                select(CallbackRequest)
+                .where(CallbackRequest.person_key == self.person_key)
+                .where(CallbackRequest.status.in_(OPEN_STATUSES))
+                .order_by(CallbackRequest.created_at.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        return self._open
+
+    def open_request(self) -> dict[str, Any] | None:
+        found = self._find_open()
+        if found is None:
+            return None
+        return {
+            "reference": found.reference,
+            "status": found.status,
+            "asap": found.asap,
+            "safe_windows": list(found.safe_windows or []),
+        }
+
+    def create(self, route: str, answers: dict[str, Any], priority: int) -> str:
+        reference = self._unused_reference()
+        area = answers.get("area")
+        request = CallbackRequest(
+            reference=reference,
+            person_key=self.person_key,
+            channel=self.channel,
+            route=route,
+            area=area,
+            team=self.teams.get(area or ""),
+            language=answers.get("language") or "en",
+            interpreter=bool(answers.get("interpreter")),
+            handler_gender=answers.get("handler_gender"),
+            priority=priority,
+            asap=bool(answers.get("asap", True)),
+            safe_windows=answers.get("windows") or [],
+            voicemail_ok=answers.get("voicemail"),
+            text_first_ok=answers.get("text_first"),
+            withheld_ok=answers.get("withheld"),
+            if_someone_else=answers.get("if_someone_else"),
+            status="open",
+            details_enc=self.vault.seal({k: answers[k] for k in PERSONAL if answers.get(k)}),
+            created_at=self.now,
+            updated_at=self.now,
+            retain_until=self.now + self.retention,
+        )
+        self.session.add(request)
+        self.session.flush()
+        self._open, self._looked = request, True
+        return reference
+
+    def _unused_reference(self) -> str:
+        while True:
+            reference = new_reference(self.prefix)
+            taken = self.session.execute(
+                select(CallbackRequest.id).where(CallbackRequest.reference == reference)
+            ).first()
+            if taken is None:
+                return reference
+
+    def change_times(self, asap: bool, windows: list[dict[str, str]]) -> bool:
+        found = self._find_open()
+        if found is None:
+            return False
+        found.asap, found.safe_windows, found.updated_at = asap, list(windows), self.now
+        self.session.add(found)
+        return True
+
+    def cancel(self) -> bool:
+        found = self._find_open()
+        if found is None:
+            return False
+        found.status, found.updated_at = "cancelled", self.now
+        self.session.add(found)
+        self._open = None
+        return True
