@@ -53,8 +53,11 @@ class Entry:
 class Content:
     """Every text and fact, plus the loaded translations, ready to render."""
 
-    def __init__(self, root: Path, locales_dir: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, locales_dir: Path | None = None, files: list[Path] | None = None
+    ) -> None:
         self.root = root
+        self.files = sorted(files) if files is not None else sorted(root.rglob("*.yaml"))
         self.entries: dict[str, Entry] = {}
         self.data: dict[str, Any] = {}
         self.data_files: dict[str, Path] = {}
@@ -65,12 +68,12 @@ class Content:
 
     # ----- loading -------------------------------------------------------
     def _load(self) -> None:
-        for path in sorted(self.root.rglob("*.yaml")):
+        for path in self.files:
             raw = read_yaml(path)
             self.problems.extend(raw.problems)
             if raw.data is None:
                 continue
-            if path.parent.name == "data" and path.parent.parent == self.root:
+            if self.is_data_file(path):
                 self.data[path.stem] = raw.data
                 self.data_files[path.stem] = path
                 continue
@@ -79,6 +82,10 @@ class Content:
                 continue
             for name, body in raw.data.items():
                 self._add_entry(path, str(name), body)
+
+    @staticmethod
+    def is_data_file(path: Path) -> bool:
+        return path.parent.name == "data"
 
     def _add_entry(self, path: Path, name: str, body: Any) -> None:
         key = f"{path.stem}.{name}"
@@ -146,6 +153,20 @@ class Content:
         for name, value in self.data.items():
             walk(name, value)
         return refs
+
+    # ----- translation units --------------------------------------------
+    def messages(self) -> list[tuple[str, str, Entry, str]]:
+        """Every translatable string: (context, English, its entry, what it is)."""
+        out: list[tuple[str, str, Entry, str]] = []
+        for key, entry in self.entries.items():
+            out.append((f"{key}:sms", entry.sms, entry, "sms"))
+            if entry.rich:
+                out.append((f"{key}:rich", entry.rich, entry, "rich"))
+            for option in entry.options:
+                out.append((f"{key}.{option.id}:label", option.label, entry, "label"))
+                if option.words:
+                    out.append((f"{key}.{option.id}:words", option.words, entry, "words"))
+        return out
 
     # ----- lookup and rendering -----------------------------------------
     def __contains__(self, key: str) -> bool:

@@ -1,0 +1,94 @@
+"""The `frontdoor` command: serve, chat, worker, db, content and i18n."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.web.app import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.channels.terminal import run_chat
+
+    return run_chat(style=args.style)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from bot.worker import run_worker
+
+    return run_worker(once=args.once)
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    from bot.storage.migrate import upgrade
+
+    upgrade(get_settings().sqlalchemy_url)
+    print("database is up to date")
+    return 0
+
+
+def _content_check(_args: argparse.Namespace) -> int:
+    from bot.content.check import run_check
+
+    return run_check(get_settings())
+
+
+def _i18n(args: argparse.Namespace) -> int:
+    from bot.content import i18n
+
+    return i18n.run(args.action, get_settings(), args.locale)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web app (webhooks, simulator, health)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=_serve)
+
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--style", choices=("sms", "telegram"), default="sms")
+    chat.set_defaults(func=_chat)
+
+    worker = sub.add_parser("worker", help="run background jobs (outbox, timers, retention)")
+    worker.add_argument("--once", action="store_true", help="run each job once, then stop")
+    worker.set_defaults(func=_worker)
+
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+
+    content = sub.add_parser("content", help="content tasks")
+    content_sub = content.add_subparsers(dest="content_command", required=True)
+    content_sub.add_parser("check", help="prove the content sound").set_defaults(
+        func=_content_check
+    )
+
+    i18n = sub.add_parser("i18n", help="translation catalogs")
+    i18n.add_argument("action", choices=("extract", "update", "compile", "status", "init"))
+    i18n.add_argument("--locale", default=None, help="one locale (init needs it)")
+    i18n.set_defaults(func=_i18n)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

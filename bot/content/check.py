@@ -1,0 +1,305 @@
+"""`frontdoor content check`: prove the content sound before anyone reads it.
+
+Checks schema, every reference (data, params, keys named in code, gotos,
+flow steps), reachability and dead ends, the SMS character set and segment
+budget, and every shipped locale: complete, nothing fuzzy, placeholders kept,
+within its own encoding's budget. Prints `file:line: problem` and exits 1 on
+any problem; lists placeholders that the service must still confirm.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.channels.render import sms_text
+from bot.content.catalogs import DOMAIN, read_catalog
+from bot.content.model import PLACEHOLDER, Content, Entry, load_content
+from bot.flows import build_flows
+from bot.flows.base import Choice, Flow
+from bot.flows.info import info_keys
+from bot.settings import PROJECT_ROOT, Settings
+from bot.text import is_gsm7, sms_segments
+from bot.types import Option, Reply
+
+AUDIENCE_MENUS = ("menus.me", "menus.someone_else", "menus.own_behaviour", "menus.professional")
+MAX_OPTIONS = 5
+MAX_DEPTH = 3
+BUDGET = {"GSM-7": 2, "UCS-2": 3}  # segments per message
+LONG_READ_BUDGET = {"GSM-7": 4, "UCS-2": 6}
+SAMPLE = "x" * 12  # stands in for a value the code fills in
+OPTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+WORD_LISTS = "words"  # words.yaml options are word lists, never shown
+CODE_KEY = re.compile(r"""["']([a-z_]+\.[a-z0-9_]*[a-z0-9])["']""")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        try:
+            where = self.file.relative_to(PROJECT_ROOT)
+        except ValueError:
+            where = self.file
+        return f"{where}:{self.line}: {self.message}"
+
+
+class Checker:
+    def __init__(self, content: Content, locales: list[str], locales_dir: Path) -> None:
+        self.content = content
+        self.locales = locales
+        self.locales_dir = locales_dir
+        self.problems: list[Problem] = [Problem(p.file, p.line, p.message) for p in content.problems]
+
+    def add(self, entry: Entry, message: str, line: int | None = None) -> None:
+        self.problems.append(Problem(entry.file, line or entry.line, f"{entry.key}: {message}"))
+
+    # ----- entries ---------------------------------------------------------
+    def check_entries(self) -> None:
+        for entry in self.content.entries.values():
+            self._check_entry(entry)
+
+    def _check_entry(self, entry: Entry) -> None:
+        shown = entry.file.stem != WORD_LISTS
+        if not is_gsm7(entry.sms):
+            bad = "".join(sorted({ch for ch in entry.sms if not is_gsm7(ch)}))
+            self.add(entry, f"sms has characters outside GSM-7: {bad!r}")
+        if shown and len(entry.options) > MAX_OPTIONS:
+            self.add(entry, f"{len(entry.options)} options; at most {MAX_OPTIONS}")
+        for option in entry.options:
+            if not OPTION_ID.match(option.id):
+                self.add(entry, f"option id {option.id!r} must be lower_case_words", option.line)
+            if shown and not is_gsm7(option.label):
+                self.add(entry, f"option {option.id} label is not GSM-7", option.line)
+        for text in filter(None, (entry.sms, entry.rich, *(o.label for o in entry.options))):
+            for name in PLACEHOLDER.findall(text):
+                if "." in name:
+                    if name not in self.content._refs:  # noqa: SLF001 - the check may look inside
+                        self.add(entry, f"{{{name}}} is not in content/data")
+                elif name not in entry.params:
+                    self.add(entry, f"{{{name}}} is not listed in params")
+        if shown:
+            self._check_budget(entry, "en", sms_len_reply(self.content, entry, "en"))
+
+    def _check_budget(self, entry: Entry, locale: str, reply: Reply) -> None:
+        encoding, segments = sms_segments(sms_text(reply))
+        budget = (LONG_READ_BUDGET if entry.long_read else BUDGET)[encoding]
+        if locale == "en" and encoding != "GSM-7":
+            return  # reported as a character-set problem already
+        if segments > budget:
+            self.add(
+                entry,
+                f"[{locale}] SMS with options is {segments} {encoding} segments; at most {budget}",
+            )
+
+    # ----- references from code ---------------------------------------------
+    def check_code_keys(self, code_root: Path) -> None:
+        stems = {key.split(".", 1)[0] for key in self.content.entries}
+        for path in sorted(code_root.rglob("*.py")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                for key in CODE_KEY.findall(line):
+                    if key.split(".", 1)[0] in stems and key not in self.content:
+                        self.problems.append(Problem(path, number, f"content key {key} not found"))
+
+    # ----- flows --------------------------------------------------------------
+    def check_flows(self, flows: dict[str, Flow]) -> None:
+        for flow in flows.values():
+            for name, step in flow.steps.items():
+                if step.key not in self.content:
+                    self.problems.append(
+                        Problem(PROJECT_ROOT / "bot" / "flows", 1,
+                                f"flow {flow.name} step {name}: content {step.key} missing")
+                    )
+                    continue
+                entry = self.content.entry(step.key)
+                if step.before and step.before not in self.content:
+                    self.add(entry, f"step {name} says {step.before}, which is missing")
+                if isinstance(step, Choice):
+                    for option_id in step.routes:
+                        # The language menu's options are the shipped locales, named by CLDR.
+                        if entry.option(option_id) is None and flow.name != "language":
+                            self.add(entry, f"flow {flow.name} needs option {option_id!r}")
+                    for option in entry.options:
+                        if option.id not in step.routes:
+                            self.add(entry, f"option {option.id!r} leads nowhere", option.line)
+            self._check_reachable(flow)
+        self._check_flows_reached(flows)
+
+    def _check_reachable(self, flow: Flow) -> None:
+        graph = flow.targets()
+        for state, dests in graph.items():
+            if not dests:
+                entry = self.content.entries.get(flow.steps[state].key)
+                if entry:
+                    self.add(entry, f"flow {flow.name} state {state} is a dead end")
+        if flow.name == "info":
+            return  # info reachability is checked from the audience menus
+        seen, queue = {flow.initial}, deque([flow.initial])
+        while queue:
+            for dest in graph.get(queue.popleft(), []):
+                if dest in graph and dest not in seen:
+                    seen.add(dest)
+                    queue.append(dest)
+        for state in graph:
+            if state not in seen:
+                entry = self.content.entries.get(flow.steps[state].key)
+                if entry:
+                    self.add(entry, f"flow {flow.name} state {state} can never be reached")
+
+    def _check_flows_reached(self, flows: dict[str, Flow]) -> None:
+        targeted = {"first_contact", "language"}  # the start, and the LANGUAGE word
+        for flow in flows.values():
+            for dests in flow.targets().values():
+                for dest in dests:
+                    if dest.startswith("@"):
+                        name = dest[1:].split(":", 1)[0]
+                        targeted.add("info" if name == "menu" else name)
+                        if name not in flows and name not in ("menu", "end", "back"):
+                            self.problems.append(
+                                Problem(PROJECT_ROOT / "bot" / "flows", 1,
+                                        f"flow {flow.name} leads to unknown flow {name}")
+                            )
+        for name in flows:
+            if name not in targeted:
+                self.problems.append(
+                    Problem(PROJECT_ROOT / "bot" / "flows", 1, f"flow {name} is never reached")
+                )
+
+    # ----- info menus -----------------------------------------------------
+    def check_info(self, flows: dict[str, Flow]) -> None:
+        keys = set(info_keys(self.content))
+        for menu in AUDIENCE_MENUS:
+            if menu not in self.content:
+                self.problems.append(
+                    Problem(self.content.root / "info", 1, f"audience menu {menu} is missing")
+                )
+        for key in keys:
+            entry = self.content.entry(key)
+            if not entry.options:
+                self.add(entry, "no options: a dead end")
+            for option in entry.options:
+                goto = option.goto or "menu"
+                if goto == "menu":
+                    continue
+                if goto.startswith("flow:"):
+                    if goto.removeprefix("flow:") not in flows:
+                        self.add(entry, f"goto {goto}: no such flow", option.line)
+                elif goto not in keys:
+                    self.add(entry, f"goto {goto}: no such info entry", option.line)
+        depth: dict[str, int] = {}
+        queue = deque((menu, 0) for menu in AUDIENCE_MENUS if menu in keys)
+        while queue:
+            key, level = queue.popleft()
+            if key in depth:
+                continue
+            depth[key] = level
+            for option in self.content.entry(key).options:
+                if option.goto in keys and option.goto not in depth:
+                    queue.append((option.goto, level + 1))
+        for key in sorted(keys):
+            entry = self.content.entry(key)
+            if key not in depth:
+                self.add(entry, "cannot be reached from any audience menu")
+            elif depth[key] > MAX_DEPTH:
+                self.add(entry, f"{depth[key]} replies from its menu; at most {MAX_DEPTH}")
+
+    # ----- locales ------------------------------------------------------------
+    def check_locales(self) -> None:
+        messages = self.content.messages()
+        for locale in self.locales:
+            if locale == "en":
+                continue
+            po = self.locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+            if not po.exists():
+                self.problems.append(Problem(po, 1, f"[{locale}] shipped but has no catalog"))
+                continue
+            catalog = {(m.context, m.id): m for m in read_catalog(po, locale) if m.id}
+            for context, english, entry, _kind in messages:
+                message = catalog.get((context, english))
+                if message is None or not message.string:
+                    self.add(entry, f"[{locale}] not translated: {context}")
+                    continue
+                if message.fuzzy:
+                    self.add(entry, f"[{locale}] fuzzy (needs review): {context}")
+                if sorted(PLACEHOLDER.findall(english)) != sorted(PLACEHOLDER.findall(message.string)):
+                    self.add(entry, f"[{locale}] placeholders differ in {context}")
+            for entry in self.content.entries.values():
+                if entry.file.stem != WORD_LISTS:
+                    self._check_budget(entry, locale, sms_len_reply(self.content, entry, locale))
+
+    # ----- placeholders to confirm ---------------------------------------
+    def unconfirmed(self) -> list[str]:
+        found = []
+        for name, data in self.content.data.items():
+            path = self.content.data_files[name]
+            for record_id, record in _records(data):
+                if isinstance(record, dict) and record.get("confirmed") is False:
+                    line = getattr(record, "line", 1)
+                    found.append(f"{path.relative_to(PROJECT_ROOT)}:{line}: {name}.{record_id}")
+        return found
+
+
+def _records(data: object, prefix: str = "") -> list[tuple[str, object]]:
+    out: list[tuple[str, object]] = []
+    if isinstance(data, dict):
+        if "confirmed" in data:
+            out.append((prefix or "(file)", data))
+        for key, value in data.items():
+            if isinstance(value, dict):
+                out.extend(_records(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def sms_len_reply(content: Content, entry: Entry, locale: str) -> Reply:
+    """The entry as it would be sent, with sample values for its params."""
+    params = {name: SAMPLE for name in entry.params}
+    rendered = content.reply(entry.key, locale, params, options=[])
+    options = tuple(
+        Option(o.id, content.fill(content.translate(locale, f"{entry.key}.{o.id}:label", o.label)))
+        for o in entry.options
+    )
+    return Reply(entry.key, rendered.sms, rendered.rich, locale, options)
+
+
+def check(settings: Settings) -> tuple[list[Problem], list[str], Content]:
+    content = load_content(settings.content_dir, settings.locales_dir)
+    checker = Checker(content, settings.locales, settings.locales_dir)
+    if content.problems:
+        return checker.problems, [], content
+    checker.check_entries()
+    checker.check_code_keys(PROJECT_ROOT / "bot")
+    try:
+        flows = build_flows(content, settings.locales)
+    except Exception as exc:  # noqa: BLE001 - a broken flow is a problem to report
+        checker.problems.append(Problem(PROJECT_ROOT / "bot" / "flows", 1, f"flows: {exc}"))
+        return checker.problems, checker.unconfirmed(), content
+    checker.check_flows(flows)
+    checker.check_info(flows)
+    checker.check_locales()
+    return checker.problems, checker.unconfirmed(), content
+
+
+def run_check(settings: Settings) -> int:
+    problems, unconfirmed, content = check(settings)
+    for problem in problems:
+        print(problem)
+    if unconfirmed:
+        print(f"{len(unconfirmed)} fact(s) still to confirm (marked confirmed: false):")
+        for line in unconfirmed:
+            print(f"  {line}")
+    if problems:
+        print(f"content check failed: {len(problems)} problem(s)")
+        return 1
+    print(
+        f"content OK: {len(content.entries)} entries, "
+        f"locales {', '.join(settings.locales)}"
+    )
+    return 0
+
+
+__all__ = ["check", "run_check"]

@@ -1,0 +1,177 @@
+"""The one ASGI app: a small composition root that wires routers to one Engine.
+
+Channel webhooks, the simulator and the dashboard each live in their own
+router; this module only builds the engine, mounts them, and makes sure that
+nobody ever meets a stack trace (safety rule 4: nothing personal in logs
+either, so errors are logged by type and path only).
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.channels import simulator
+from bot.engine import Engine
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+CALM_ERROR = "Something went wrong on our side. Please try again in a moment."
+CALM_INVALID = "That message could not be read. Please check it and try again."
+CALM_NOT_FOUND = "There is nothing here."
+
+health = APIRouter()
+
+
+@health.get("/healthz")
+def healthz(request: Request) -> JSONResponse:
+    """Say whether the database answers, without revealing anything else."""
+    engine: Engine | None = getattr(request.app.state, "engine", None)
+    if engine is not None:
+        try:
+            with engine.db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return JSONResponse({"status": "ok"})
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+            log.warning("health check: database unavailable (%s)", type(error).__name__)
+    return JSONResponse({"status": "unavailable"}, status_code=503)
+
+
+def simulator_enabled(settings: Settings) -> bool:
+    """The simulator writes real conversations, so production never exposes it."""
+    return settings.frontdoor_env != "production"
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    """Build the app; without an engine, one is made from the environment at start-up."""
+    settings = engine.settings if engine is not None else get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built = None
+        if getattr(app.state, "engine", None) is None:
+            built = app.state.engine = Engine(settings=settings)
+        try:
+            yield
+        finally:
+            if built is not None:
+                built.db.engine.dispose()
+
+    app = FastAPI(
+        title="Front Door",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.engine = engine
+    _add_error_handlers(app)
+    app.include_router(health)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    if simulator_enabled(settings):
+        app.include_router(simulator.router)
+
+        @app.get("/", include_in_schema=False)
+        def index() -> RedirectResponse:
+            return RedirectResponse("/simulator", status_code=307)
+
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _calm(request: Request, status: int, message: str) -> Response:
+    if _wants_html(request):
+        page = (
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"
+            "<title>Front Door</title><body style=\"font-family:sans-serif;margin:2rem\">"
+            f"<p>{message}</p></body></html>"
+        )
+        return HTMLResponse(page, status_code=status)
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error becomes one calm sentence; details never leave the server."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, _error: RequestValidationError) -> Response:
+        return _calm(request, 422, CALM_INVALID)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404:
+            return _calm(request, 404, CALM_NOT_FOUND)
+        if error.status_code < 500:
+            return _calm(request, error.status_code, CALM_INVALID)
+        return _calm(request, error.status_code, CALM_ERROR)
+
+    app.add_middleware(CalmErrors)
+
+
+class CalmErrors:
+    """Catch what no handler did, before the server could log it with its message.
+
+    Starlette re-raises unhandled errors so the server logs them in full; an
+    exception's message may quote what a person wrote, so we log only its
+    type, the path and the code lines (never locals or the message).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:  # noqa: BLE001 - a person must never meet a stack trace
+            frames = "".join(traceback.format_list(traceback.extract_tb(error.__traceback__)))
+            log.error("unhandled %s on %s\n%s", type(error).__name__, scope.get("path"), frames)
+            if not started:
+                await _calm(Request(scope), 500, CALM_ERROR)(scope, receive, send)
+
+
+def serve(host: str = "127.0.0.1", port: int | None = None) -> None:
+    """Run the web app with uvicorn, after saying where the simulator is."""
+    import uvicorn
+
+    settings = get_settings()
+    port = port or settings.port
+    where = f"Front Door on http://{host}:{port}"
+    if simulator_enabled(settings):
+        where += " - simulator at /simulator"
+    print(where, flush=True)
+    uvicorn.run(
+        create_app(),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        server_header=False,
+    )

@@ -1,0 +1,75 @@
+"""Background jobs: forget what is no longer needed, on a schedule.
+
+- Callback requests past their retention date are deleted.
+- Handled message ids (kept so provider retries get the same answer) are
+  deleted after MESSAGE_RETENTION_HOURS.
+- Conversations idle past the inactivity timeout lose their unconfirmed
+  answers, so a half-finished request never lingers in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from bot.settings import Settings, get_settings
+from bot.storage.crypto import Vault
+from bot.storage.db import Database
+from bot.storage.models import CallbackRequest, Conversation, HandledMessage
+
+log = logging.getLogger(__name__)
+INTERVAL_SECONDS = 60
+
+
+@dataclass
+class PurgeCounts:
+    requests: int = 0
+    messages: int = 0
+    conversations: int = 0
+
+
+def purge(db: Database, vault: Vault, settings: Settings, now: datetime | None = None) -> PurgeCounts:
+    now = now or datetime.now(UTC)
+    counts = PurgeCounts()
+    with db.session() as session:
+        counts.requests = session.execute(
+            delete(CallbackRequest).where(CallbackRequest.retain_until < now)
+        ).rowcount
+        counts.messages = session.execute(
+            delete(HandledMessage).where(
+                HandledMessage.handled_at < now - timedelta(hours=settings.message_retention_hours)
+            )
+        ).rowcount
+        idle_since = now - timedelta(minutes=settings.inactivity_timeout_minutes)
+        query = select(Conversation).where(Conversation.last_activity < idle_since)
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        empty = vault.seal({})
+        for conversation in session.execute(query).scalars():
+            # The place is kept so the next message is told it starts afresh.
+            if vault.open(conversation.slots_enc):
+                conversation.slots_enc = empty
+                session.add(conversation)
+                counts.conversations += 1
+        session.commit()
+    return counts
+
+
+def run_worker(once: bool = False) -> int:
+    settings = get_settings()
+    db = Database(settings.sqlalchemy_url)
+    vault = Vault(settings.secret())
+    log.info("worker started")
+    while True:
+        counts = purge(db, vault, settings)
+        log.info(
+            "purged %d request(s), %d message id(s), %d idle conversation(s)",
+            counts.requests, counts.messages, counts.conversations,
+        )
+        if once:
+            return 0
+        time.sleep(INTERVAL_SECONDS)

@@ -1,0 +1,153 @@
+"""Shared fixtures: a real database on both back-ends, migrated by Alembic.
+
+PostgreSQL is expected on 127.0.0.1:5432 (database `test`, trust auth), or at
+TEST_DATABASE_URL. When it is missing the PostgreSQL tests fail under CI and
+are skipped on a laptop without it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import SQLModel
+
+from bot.content.model import Content, load_content
+from bot.engine import Engine
+from bot.settings import PROJECT_ROOT, Settings
+from bot.storage.migrate import upgrade
+from bot.types import Inbound, Reply
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TABLES = ("handled_messages", "callback_requests", "conversations", "outbox")
+
+
+def _postgres_ready() -> bool:
+    try:
+        probe = create_engine(PG_URL)
+        with probe.connect() as connection:
+            connection.execute(text("select 1"))
+        probe.dispose()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content(PROJECT_ROOT / "content", PROJECT_ROOT / "locales")
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    if not _postgres_ready():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; CI must run these tests")
+        pytest.skip("PostgreSQL is not running here")
+    wipe = create_engine(PG_URL)
+    with wipe.begin() as connection:
+        for table in (*TABLES, "alembic_version"):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
+    wipe.dispose()
+    upgrade(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
+    return Settings(
+        var_dir=tmp_path,
+        database_url=url,
+        frontdoor_secret="test-secret-not-for-production",
+        **overrides,
+    )
+
+
+def clean(url: str) -> None:
+    wipe = create_engine(url)
+    with wipe.begin() as connection:
+        for table in TABLES:
+            connection.execute(text(f"DELETE FROM {table}"))
+    wipe.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str, tmp_path: Path, content: Content) -> Iterator[Engine]:
+    clean(db_url)
+    built = Engine(settings=make_settings(tmp_path, db_url), content=content)
+    yield built
+    built.db.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str, tmp_path: Path, content: Content) -> Iterator[Engine]:
+    clean(sqlite_url)
+    built = Engine(settings=make_settings(tmp_path, sqlite_url), content=content)
+    yield built
+    built.db.dispose()
+
+
+class Chat:
+    """One person texting the engine; `send` returns the replies."""
+
+    _ids = itertools.count()
+
+    def __init__(
+        self, engine: Engine, channel: str = "sms", address: str = "+447700900123",
+        phone: bool = True,
+    ) -> None:
+        self.engine, self.channel, self.address, self.phone = engine, channel, address, phone
+        self.now: datetime | None = None
+        self.last: list[Reply] = []
+
+    def send(self, text: str = "", choice: str | None = None, message_id: str | None = None) -> list[Reply]:
+        inbound = Inbound(
+            channel=self.channel,
+            address=self.address,
+            text=text,
+            message_id=message_id or f"test-{next(self._ids)}",
+            received_at=self.now or datetime.now(UTC),
+            choice=choice,
+            address_is_phone=self.phone,
+        )
+        self.last = self.engine.handle(inbound)
+        return self.last
+
+    def keys(self, text: str = "", choice: str | None = None) -> list[str]:
+        return [r.key for r in self.send(text, choice)]
+
+    def walk(self, *texts: str) -> list[Reply]:
+        for text_ in texts:
+            self.send(text_)
+        return self.last
+
+    @property
+    def key(self) -> str:
+        return self.last[-1].key
+
+    def option_ids(self) -> list[str]:
+        return [o.id for o in self.last[-1].options]
+
+
+@pytest.fixture
+def chat(engine: Engine) -> Chat:
+    return Chat(engine)
+
+
+__all__ = ["Chat", "SQLModel"]
