@@ -234,6 +234,8 @@ class Engine:
         if skip and inbound.choice is None:
             if not step.skippable:
                 return self._explain(d, "words.skip_not_allowed")
+            if step.slot:
+                d.answers.pop(step.slot, None)  # a skipped question keeps no earlier answer
             return "skip" if isinstance(step, Ask) else "pass_by"
         if isinstance(step, Choice):
             offered = step.options_for(d)
@@ -246,7 +248,7 @@ class Engine:
                 if option is None:
                     return None
             if step.slot:
-                d.answers[step.slot] = option
+                d.answers[step.slot] = step.values.get(option, option) if step.values else option
             if step.on_pick:
                 step.on_pick(d, option)
             return option

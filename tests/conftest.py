@@ -137,6 +137,18 @@ class Chat:
             self.send(text_)
         return self.last
 
+    def pick(self, option_id: str) -> list[Reply]:
+        """Answer the last question as on SMS: by the number of the option."""
+        ids = self.option_ids()
+        assert option_id in ids, f"{option_id} not offered in {self.key}: {ids}"
+        return self.send(str(ids.index(option_id) + 1))
+
+    def start(self, audience: str = "me") -> list[Reply]:
+        """Greeting, safety check and who-for, landing on the audience's menu."""
+        self.send("hello")
+        self.pick("yes")
+        return self.pick(audience)
+
     @property
     def key(self) -> str:
         return self.last[-1].key

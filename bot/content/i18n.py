@@ -8,6 +8,7 @@ status:  per-locale completeness, fuzzy and missing counts, and review state
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
@@ -25,10 +26,15 @@ def pybabel(*args: str) -> None:
 
 def extract(locales_dir: Path) -> Path:
     pot = locales_dir / POT
-    pybabel(
-        "extract", "-F", str(PROJECT_ROOT / "babel.cfg"), "-o", str(pot),
-        "--project", "Front Door", "--sort-by-file", "--add-comments", "", str(PROJECT_ROOT),
-    )
+    here = Path.cwd()
+    os.chdir(PROJECT_ROOT)  # so catalogs name files relative to the project
+    try:
+        pybabel(
+            "extract", "-F", "babel.cfg", "-o", str(pot), "--project", "Front Door",
+            "--sort-by-file", "--no-wrap", "--omit-header", ".",
+        )
+    finally:
+        os.chdir(here)
     return pot
 
 

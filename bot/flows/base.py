@@ -69,6 +69,7 @@ class Choice(Step):
     shown: Callable[[Dialogue], list[str]] | None = None  # which options to offer
     labels: Callable[[Dialogue], dict[str, str]] | None = None  # labels made at run time
     on_pick: Callable[[Dialogue, str], None] | None = None  # side effect of a pick
+    values: dict[str, Any] | None = None  # what to keep in `slot` per option (else its id)
 
     def is_choice(self) -> bool:
         return True
@@ -114,10 +115,20 @@ class Flow:
             elif isinstance(step, Ask):
                 out.extend(self._edges("answer", name, step.then or default, summary))
                 out.extend(self._edges("skip", name, step.skip_to or step.then or default, summary))
-            # Every step can be passed through when it does not apply.
-            passed = step.passes_to or (step.then if isinstance(step, Ask) and step.then else default)
+            # Every step can be passed through (it does not apply, or was skipped).
+            passed = step.passes_to or self._usual_next(step, default)
             out.extend(self._edges("pass_by", name, passed, summary))
         return out
+
+    @staticmethod
+    def _usual_next(step: Step, default: str) -> str:
+        """Where a step usually leads: an Ask's `then`, or most of a Choice's options."""
+        if isinstance(step, Ask):
+            return step.then or default
+        if isinstance(step, Choice) and step.routes:
+            dests = [r[-1][1] if isinstance(r, list) else r for r in step.routes.values()]
+            return max(dests, key=dests.count)
+        return default
 
     def _edges(
         self, trigger: str, source: str, route: Any, summary: str | None

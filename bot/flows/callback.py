@@ -23,17 +23,11 @@ from bot.flows.safe_times import Hours, describe, time_steps
 
 NAME = "callback"
 YES_NO = ("yes", "no")
+AS_BOOL = {"yes": True, "no": False}
 
 
 def route(d: Dialogue) -> str:
     return d.audience or "me"
-
-
-def _keep(slot: str, mapping: dict[str, Any] | None = None):  # noqa: ANN202
-    def keep(d: Dialogue, option: str) -> None:
-        d.answers[slot] = mapping.get(option, option) if mapping else option
-
-    return keep
 
 
 def _sender_is_phone(d: Dialogue) -> bool:
@@ -43,6 +37,8 @@ def _sender_is_phone(d: Dialogue) -> bool:
 def _use_sender(d: Dialogue, option: str) -> None:
     if option == "yes":
         d.answers["phone"] = d.facts.sender_address
+    else:
+        d.answers.pop("phone", None)
 
 
 def _not_english(d: Dialogue) -> bool:
@@ -158,6 +154,8 @@ def build(content: Content) -> Flow:
             passes_to="other_number",
             section="number",
             routes={"yes": "when", "other": "other_number", "none": "no_number"},
+            slot="phone",
+            values={"other": None, "none": None},
             on_pick=_use_sender,
         ),
         Ask(
@@ -172,23 +170,23 @@ def build(content: Content) -> Flow:
         Choice(
             "voicemail", "callback.voicemail", section="contact", skippable=True,
             routes={o: "text_first" for o in YES_NO},
-            on_pick=_keep("voicemail", {"yes": True, "no": False}),
+            slot="voicemail", values=AS_BOOL,
         ),
         Choice(
             "text_first", "callback.text_first", section="contact", skippable=True,
             routes={o: "withheld" for o in YES_NO},
-            on_pick=_keep("text_first", {"yes": True, "no": False}),
+            slot="text_first", values=AS_BOOL,
         ),
         Choice(
             "withheld", "callback.withheld", section="contact", skippable=True,
             routes={o: "someone_else" for o in YES_NO},
-            on_pick=_keep("withheld", {"yes": True, "no": False}),
+            slot="withheld", values=AS_BOOL,
         ),
         Choice(
             "someone_else", "callback.someone_else", section="contact", skippable=True,
             routes={"hang_up": "code_word", "wrong_number": "code_word",
                     "other": "someone_else_other"},
-            on_pick=_keep("if_someone_else"),
+            slot="if_someone_else",
         ),
         Ask(
             "someone_else_other", "callback.someone_else_other", slot="if_someone_else_note",
@@ -205,6 +203,8 @@ def build(content: Content) -> Flow:
         Choice(
             "language", "callback.language", section="about", skippable=True,
             routes={"english": "gender", "mine": "interpreter", "other": "language_other"},
+            passes_to="gender",
+            slot="language",
             shown=_language_options,
             labels=lambda d: {"mine": own_name(d.locale)},
             on_pick=_pick_language,
@@ -217,17 +217,17 @@ def build(content: Content) -> Flow:
             "interpreter", "callback.interpreter", section="about", skippable=True,
             applies=_not_english, passes_to="gender",
             routes={o: "gender" for o in YES_NO},
-            on_pick=_keep("interpreter", {"yes": True, "no": False}),
+            slot="interpreter", values=AS_BOOL,
         ),
         Choice(
             "gender", "callback.gender", section="about", skippable=True,
             routes={o: "access" for o in ("woman", "man", "either")},
-            on_pick=_keep("handler_gender"),
+            slot="handler_gender",
         ),
         Choice(
             "access", "callback.access", section="about", skippable=True,
             routes={"none": "area", "bsl": "area", "text_relay": "area", "other": "access_other"},
-            on_pick=_keep("access"),
+            slot="access",
         ),
         Ask(
             "access_other", "callback.access_other", slot="access_note", section="about",
@@ -237,7 +237,7 @@ def build(content: Content) -> Flow:
             "area", "callback.area", section="area", skippable=True,
             routes={"southend": first_urgency, "thurrock": first_urgency,
                     "essex": "essex_place", "outside": first_urgency},
-            on_pick=_keep("area", {"essex": None, "outside": "outside"}),
+            slot="area", values={"essex": None},
         ),
         Ask(
             "essex_place", "callback.essex_place", slot="area", section="area",
