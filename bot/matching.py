@@ -8,6 +8,9 @@ as no match, so the person is asked again rather than guessed at.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from rapidfuzz.distance import OSA
 
 from bot.text import normalise
@@ -50,7 +53,10 @@ def match_option(text: str, candidates: dict[str, list[str]]) -> str | None:
     return winners.pop() if len(winners) == 1 else None
 
 
+_NUMBER = re.compile(r"\s*#?\s*(\d{1,3})\s*[.)!]*\s*")
+
+
 def option_number(text: str) -> int | None:
     """The number in replies like "2", " 2. ", "#2"; None when it is not a bare number."""
-    said = normalise(text)
-    return int(said) if said.isdigit() and len(said) <= 3 else None
+    found = _NUMBER.fullmatch(unicodedata.normalize("NFKC", text))
+    return int(found.group(1)) if found else None
