@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # State changes are not news; keep the logs for what needs attention.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     return int(args.func(args) or 0)
 
 

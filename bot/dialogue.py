@@ -80,7 +80,9 @@ class Dialogue:
         self.slots.pop(flow, None)
 
     # ----- replies -------------------------------------------------------
-    def say(self, key: str, params: dict[str, Any] | None = None, action: str | None = None) -> None:
+    def say(
+        self, key: str, params: dict[str, Any] | None = None, action: str | None = None
+    ) -> None:
         self.replies.append(self.content.reply(key, self.locale, params, options=[], action=action))
 
     def prompt(self, step: Step) -> None:

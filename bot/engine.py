@@ -11,8 +11,10 @@ rolls back and returns the stored answer, so retries change nothing.
 from __future__ import annotations
 
 import logging
+import sys
+import traceback
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +24,7 @@ from bot.dialogue import Dialogue, Facts
 from bot.flows import build_flows
 from bot.flows.base import Ask, Choice, Flow, Step
 from bot.global_words import GlobalWords
-from bot.matching import match_option, option_number
+from bot.matching import match_option, option_number, word_forms
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
 from bot.storage.db import Database, utc
@@ -35,6 +37,13 @@ log = logging.getLogger(__name__)
 
 NEW = ("first_contact", "new")
 HISTORY_LIMIT = 20
+
+
+def _log_failure(what: str) -> None:
+    """Log where it failed, never the exception's text: it could quote a person's message."""
+    kind, _error, trace = sys.exc_info()
+    frames = "".join(traceback.format_tb(trace)) if trace else ""
+    log.error("%s: %s\n%s", what, kind.__name__ if kind else "unknown", frames)
 
 
 class ContentError(RuntimeError):
@@ -77,6 +86,7 @@ class Engine:
         self.reference_prefix = str(service.get("reference_prefix", "FD"))
         areas = self.content.data.get("areas", {}).get("areas", {})
         self.teams = {area_id: area.get("team") for area_id, area in areas.items()}
+        self._word_cache: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
 
     # ----- the transaction around one message ----------------------------
     def handle(self, inbound: Inbound) -> list[Reply]:
@@ -86,9 +96,9 @@ class Engine:
             replayed = self._replay(inbound)
             if replayed is not None:
                 return replayed
-            log.exception("could not store a message; answered with the error text")
+            _log_failure("could not store a message")
         except Exception:  # noqa: BLE001 - a person must never meet a stack trace or silence
-            log.exception("message handling failed; answered with the error text")
+            _log_failure("message handling failed")
         return [self.content.reply("words.error", self._safe_locale(inbound), options=[])]
 
     def _safe_locale(self, inbound: Inbound) -> str:
@@ -96,19 +106,22 @@ class Engine:
         return hint if hint in self.locales else self.settings.default_locale
 
     def _replay(self, inbound: Inbound) -> list[Reply] | None:
+        """The stored answer to a repeated message id, only ever to the same person."""
+        person = self.vault.person_key(inbound.channel, inbound.address)
         with self.db.session() as session:
             row = session.execute(
-                select(HandledMessage.replies_enc)
+                select(HandledMessage.replies_enc, Conversation.person_key)
+                .join(Conversation, Conversation.id == HandledMessage.conversation_id)
                 .where(HandledMessage.channel == inbound.channel)
                 .where(HandledMessage.provider_id == inbound.message_id)
-            ).scalar_one_or_none()
+            ).first()
             session.commit()
-        if row is None:
+        if row is None or row.person_key != person:
             return None
-        return [Reply.from_json(r) for r in self.vault.open(row)]
+        return [Reply.from_json(r) for r in self.vault.open(row.replies_enc)]
 
     def _handle_once(self, inbound: Inbound) -> list[Reply]:
-        now = inbound.received_at if inbound.received_at.tzinfo else inbound.received_at.replace(tzinfo=UTC)
+        now = utc(inbound.received_at)
         person = self.vault.person_key(inbound.channel, inbound.address)
         with self.db.session() as session:
             conversation, created = self.db.lock_conversation(
@@ -125,8 +138,14 @@ class Engine:
                 },
             )
             requests = RequestStore(
-                session, self.vault, person, inbound.channel, now,
-                self.settings.retention_days, self.reference_prefix, self.teams,
+                session,
+                self.vault,
+                person,
+                inbound.channel,
+                now,
+                self.settings.retention_days,
+                self.reference_prefix,
+                self.teams,
             )
             dialogue = Dialogue(
                 conversation.flow,
@@ -275,15 +294,26 @@ class Engine:
                 return offered[number - 1]
             self._explain(d, "words.out_of_range", {"count": len(offered)})
             return None
+        forms = self._forms(step.key, d.locale)
         labels = step.labels(d) if step.labels else {}
         candidates = {
-            oid: [*self.content.words(step.key, oid, d.locale), *([labels[oid]] if oid in labels else [])]
+            oid: forms.get(oid, frozenset())
+            | ({normalise(labels[oid])} if oid in labels else set())
             for oid in offered
         }
         option = match_option(text, candidates)
         if option is None:
             self._explain(d, "words.not_understood")
         return option
+
+    def _forms(self, key: str, locale: str) -> dict[str, frozenset[str]]:
+        """An entry's options and their normalised words in a locale, made once."""
+        cached = self._word_cache.get((key, locale))
+        if cached is None:
+            options = [o.id for o in self.content.entry(key).options]
+            cached = word_forms({o: self.content.words(key, o, locale) for o in options})
+            self._word_cache[(key, locale)] = cached
+        return cached
 
     def _explain(self, d: Dialogue, key: str, params: dict | None = None) -> None:
         """Say calmly what went wrong, with the current options so the answer is one tap away.

@@ -8,6 +8,8 @@ me now he's here" still gets emergency guidance first.
 
 from __future__ import annotations
 
+import re
+
 from bot.content.model import Content
 from bot.text import normalise
 
@@ -21,16 +23,20 @@ class GlobalWords:
             for locale in ["en", *locales]:
                 for word in content.words(f"words.{command}", "word", locale):
                     self.commands.setdefault(normalise(word), command)
-        self.danger: set[str] = set()
+        phrases: set[str] = set()
         for locale in ["en", *locales]:
             for phrase in content.words("words.danger", "phrases", locale):
                 if normalise(phrase):
-                    self.danger.add(normalise(phrase))
+                    phrases.add(normalise(phrase))
+        self.danger = frozenset(phrases)
+        # One pass over the message, longest phrases first, whole words only.
+        alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+        self._danger = re.compile(rf"(?:^| )(?:{alternatives})(?= |$)")
 
     def command(self, said: str) -> str | None:
         """`said` is already normalised."""
         return self.commands.get(said)
 
     def is_danger(self, said: str) -> bool:
-        padded = f" {said} "
-        return any(f" {phrase} " in padded for phrase in self.danger)
+        """`said` is already normalised."""
+        return self._danger.search(said) is not None

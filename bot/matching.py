@@ -24,12 +24,22 @@ def _contains(said: str, phrase: str) -> bool:
     return f" {phrase} " in f" {said} "
 
 
-def match_option(text: str, candidates: dict[str, list[str]]) -> str | None:
-    """Return the option id the text means, or None when unclear."""
+def word_forms(candidates: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    """Each option's words, normalised once so they can be cached."""
+    return {
+        oid: frozenset(filter(None, (normalise(w) for w in words)))
+        for oid, words in candidates.items()
+    }
+
+
+def match_option(text: str, forms: dict[str, frozenset[str]]) -> str | None:
+    """Return the option id the text means, or None when unclear.
+
+    `forms` comes from `word_forms`: option id -> its normalised words.
+    """
     said = normalise(text)
     if not said:
         return None
-    forms = {oid: {normalise(w) for w in words if normalise(w)} for oid, words in candidates.items()}
     exact = [oid for oid, words in forms.items() if said in words]
     if len(exact) == 1:
         return exact[0]

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
             # Heroku-style URLs name the dialect "postgres"; SQLAlchemy wants psycopg 3.
             for prefix in ("postgres://", "postgresql://"):
                 if url.startswith(prefix):
-                    return "postgresql+psycopg://" + url[len(prefix):]
+                    return "postgresql+psycopg://" + url[len(prefix) :]
             return url
         return f"sqlite:///{self.var_dir / 'frontdoor.db'}"
 

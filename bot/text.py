@@ -13,10 +13,19 @@ import unicodedata
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_LATIN_EXTRA = str.maketrans({"ł": "l", "Ł": "L", "ß": "ss", "đ": "d", "Đ": "D", "ı": "i"})
 _GSM_PLAIN = str.maketrans(
     {
-        "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-        "\u2013": "-", "\u2014": "-", "\u2026": "...", "\u00a0": " ", "\u202f": " ", "\u2009": " ",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u202f": " ",
+        "\u2009": " ",
     }
 )
 
@@ -29,29 +38,53 @@ def babel_locale(locale: str) -> str:
 def clean_free_text(text: str, limit: int) -> str:
     """Keep what a person typed, minus control characters and outer spaces."""
     kept = "".join(
-        ch if unicodedata.category(ch)[0] != "C" else " " for ch in unicodedata.normalize("NFC", text)
+        ch if unicodedata.category(ch)[0] != "C" else " "
+        for ch in unicodedata.normalize("NFC", text)
     )
     return re.sub(r"\s+", " ", kept).strip()[:limit]
 
 
 def normalise(text: str) -> str:
-    """Lower-case words separated by single spaces, without punctuation.
+    """Lower-case words separated by single spaces, without punctuation or accents.
 
     Apostrophes are dropped so "he's" and "hes" compare equal; other
-    punctuation becomes a space. Letters of every script are kept.
+    punctuation becomes a space; accents go, so "wyjdz" matches "wyjdź".
+    Letters of every script are kept.
     """
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
-    text = text.replace("'", "")
+    text = unicodedata.normalize("NFKD", text.replace("'", "").translate(_LATIN_EXTRA))
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
-        out.append(ch if cat[0] in "LN" or cat == "Mn" or cat == "Mc" else " ")
-    return " ".join("".join(out).split())
+        if cat == "Mn":
+            continue
+        out.append(ch if cat[0] in "LN" or cat == "Mc" else " ")
+    return unicodedata.normalize("NFC", " ".join("".join(out).split()))
 
 
 def to_gsm_plain(text: str) -> str:
-    """Swap typographic characters for their plain GSM-7 equivalents."""
-    return text.translate(_GSM_PLAIN)
+    """Swap typographic characters for plain GSM-7 ones; drop accents GSM-7 lacks.
+
+    Latin-script text (Polish, Romanian, Lithuanian...) then travels as GSM-7,
+    as SMS services in those languages commonly send it, at twice the
+    characters per segment of UCS-2. Text in other scripts is left whole.
+    """
+    text = text.translate(_GSM_PLAIN)
+    if is_gsm7(text):
+        return text
+    out = []
+    for ch in text:
+        if is_gsm7(ch):
+            out.append(ch)
+            continue
+        bare = "".join(
+            c
+            for c in unicodedata.normalize("NFKD", ch.translate(_LATIN_EXTRA))
+            if not unicodedata.combining(c)
+        )
+        out.append(bare if bare and is_gsm7(bare) else ch)
+    plain = "".join(out)
+    return plain if is_gsm7(plain) else text
 
 
 def is_gsm7(text: str) -> bool:

@@ -7,7 +7,7 @@ them. Both sides import only this module, never each other.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,9 +52,15 @@ class Reply:
     direction: str = "ltr"
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["options"] = [asdict(o) for o in self.options]
-        return data
+        return {
+            "key": self.key,
+            "sms": self.sms,
+            "rich": self.rich,
+            "locale": self.locale,
+            "options": [{"id": o.id, "label": o.label} for o in self.options],
+            "action": self.action,
+            "direction": self.direction,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reply:

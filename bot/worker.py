@@ -32,7 +32,9 @@ class PurgeCounts:
     conversations: int = 0
 
 
-def purge(db: Database, vault: Vault, settings: Settings, now: datetime | None = None) -> PurgeCounts:
+def purge(
+    db: Database, vault: Vault, settings: Settings, now: datetime | None = None
+) -> PurgeCounts:
     now = now or datetime.now(UTC)
     counts = PurgeCounts()
     with db.session() as session:
@@ -68,7 +70,9 @@ def run_worker(once: bool = False) -> int:
         counts = purge(db, vault, settings)
         log.info(
             "purged %d request(s), %d message id(s), %d idle conversation(s)",
-            counts.requests, counts.messages, counts.conversations,
+            counts.requests,
+            counts.messages,
+            counts.conversations,
         )
         if once:
             return 0

@@ -109,14 +109,19 @@ class Chat:
     _ids = itertools.count()
 
     def __init__(
-        self, engine: Engine, channel: str = "sms", address: str = "+447700900123",
+        self,
+        engine: Engine,
+        channel: str = "sms",
+        address: str = "+447700900123",
         phone: bool = True,
     ) -> None:
         self.engine, self.channel, self.address, self.phone = engine, channel, address, phone
         self.now: datetime | None = None
         self.last: list[Reply] = []
 
-    def send(self, text: str = "", choice: str | None = None, message_id: str | None = None) -> list[Reply]:
+    def send(
+        self, text: str = "", choice: str | None = None, message_id: str | None = None
+    ) -> list[Reply]:
         inbound = Inbound(
             channel=self.channel,
             address=self.address,

@@ -12,8 +12,12 @@ from tests.conftest import Chat
 from tests.test_global_words import into_callback
 
 CALM = {
-    "words.not_understood", "words.empty", "words.out_of_range", "words.too_long",
-    "words.old_question", "words.skip_not_allowed",
+    "words.not_understood",
+    "words.empty",
+    "words.out_of_range",
+    "words.too_long",
+    "words.old_question",
+    "words.skip_not_allowed",
 }
 
 
@@ -68,13 +72,33 @@ def test_control_characters_never_reach_stored_answers(chat: Chat) -> None:
 ids = itertools.count()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     steps=st.lists(
         st.one_of(
             st.text(max_size=300),
-            st.sampled_from(["1", "2", "3", "4", "5", "9", "skip", "back", "menu", "yes", "no",
-                             "help", "lang", "Colchester", "mon", "07911 123456"]),
+            st.sampled_from(
+                [
+                    "1",
+                    "2",
+                    "3",
+                    "4",
+                    "5",
+                    "9",
+                    "skip",
+                    "back",
+                    "menu",
+                    "yes",
+                    "no",
+                    "help",
+                    "lang",
+                    "Colchester",
+                    "mon",
+                    "07911 123456",
+                ]
+            ),
         ),
         min_size=1,
         max_size=25,

@@ -31,8 +31,15 @@ def test_exit_in_any_case_with_stray_punctuation_ends_everything(chat: Chat, tex
 
 @pytest.mark.parametrize(
     "text",
-    ["999", "I'm in danger", "he's here", "HELP ME NOW", "please help me now hes here",
-     "he’s here", "Call the police!"],
+    [
+        "999",
+        "I'm in danger",
+        "he's here",
+        "HELP ME NOW",
+        "please help me now hes here",
+        "he’s here",
+        "Call the police!",
+    ],
 )
 def test_danger_phrases_get_emergency_guidance_from_any_state(chat: Chat, text: str) -> None:
     into_callback(chat)

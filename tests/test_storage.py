@@ -29,8 +29,9 @@ def test_concurrent_retries_of_one_message_are_handled_once(engine) -> None:  # 
     Chat(engine).send("hi", message_id="first")
 
     def deliver(_: int) -> list[dict]:
-        inbound = Inbound("sms", "+447700900123", "1", "retried", datetime.now(UTC),
-                          address_is_phone=True)
+        inbound = Inbound(
+            "sms", "+447700900123", "1", "retried", datetime.now(UTC), address_is_phone=True
+        )
         return [r.to_json() for r in engine.handle(inbound)]
 
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -47,8 +48,9 @@ def test_messages_of_one_conversation_are_handled_one_at_a_time(engine) -> None:
     Chat(engine).send("hi", message_id="start")
 
     def deliver(n: int) -> str:
-        inbound = Inbound("sms", "+447700900123", "help", f"m{n}", datetime.now(UTC),
-                          address_is_phone=True)
+        inbound = Inbound(
+            "sms", "+447700900123", "help", f"m{n}", datetime.now(UTC), address_is_phone=True
+        )
         return engine.handle(inbound)[-1].key
 
     with ThreadPoolExecutor(max_workers=8) as pool:

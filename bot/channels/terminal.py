@@ -77,7 +77,7 @@ def run_chat(
 
     print(
         f"Front Door chat ({style} view). Type EXIT to end the chat; "
-        "press Ctrl-D to close the program.",
+        "press Ctrl-D to close the program.\n",
         file=stdout,
         flush=True,
     )
@@ -102,8 +102,7 @@ def run_chat(
             )
             for reply in replies:
                 shown = sms_text(reply) if style == "sms" else telegram_text(reply, ansi)
-                print(f"\n{shown}", file=stdout)
-            print(file=stdout, flush=True)
+                print(f"{shown}\n", file=stdout, flush=True)
             last_options = replies[-1].options if replies else ()
     except KeyboardInterrupt:
         print(file=stdout)

@@ -54,7 +54,9 @@ class Checker:
         self.content = content
         self.locales = locales
         self.locales_dir = locales_dir
-        self.problems: list[Problem] = [Problem(p.file, p.line, p.message) for p in content.problems]
+        self.problems: list[Problem] = [
+            Problem(p.file, p.line, p.message) for p in content.problems
+        ]
 
     def add(self, entry: Entry, message: str, line: int | None = None) -> None:
         self.problems.append(Problem(entry.file, line or entry.line, f"{entry.key}: {message}"))
@@ -112,8 +114,11 @@ class Checker:
             for name, step in flow.steps.items():
                 if step.key not in self.content:
                     self.problems.append(
-                        Problem(PROJECT_ROOT / "bot" / "flows", 1,
-                                f"flow {flow.name} step {name}: content {step.key} missing")
+                        Problem(
+                            PROJECT_ROOT / "bot" / "flows",
+                            1,
+                            f"flow {flow.name} step {name}: content {step.key} missing",
+                        )
                     )
                     continue
                 entry = self.content.entry(step.key)
@@ -161,8 +166,11 @@ class Checker:
                         targeted.add("info" if name == "menu" else name)
                         if name not in flows and name not in ("menu", "end", "back"):
                             self.problems.append(
-                                Problem(PROJECT_ROOT / "bot" / "flows", 1,
-                                        f"flow {flow.name} leads to unknown flow {name}")
+                                Problem(
+                                    PROJECT_ROOT / "bot" / "flows",
+                                    1,
+                                    f"flow {flow.name} leads to unknown flow {name}",
+                                )
                             )
         for name in flows:
             if name not in targeted:
@@ -226,7 +234,9 @@ class Checker:
                     continue
                 if message.fuzzy:
                     self.add(entry, f"[{locale}] fuzzy (needs review): {context}")
-                if sorted(PLACEHOLDER.findall(english)) != sorted(PLACEHOLDER.findall(message.string)):
+                if sorted(PLACEHOLDER.findall(english)) != sorted(
+                    PLACEHOLDER.findall(message.string)
+                ):
                     self.add(entry, f"[{locale}] placeholders differ in {context}")
             for entry in self.content.entries.values():
                 if entry.file.stem != WORD_LISTS:
@@ -295,10 +305,7 @@ def run_check(settings: Settings) -> int:
     if problems:
         print(f"content check failed: {len(problems)} problem(s)")
         return 1
-    print(
-        f"content OK: {len(content.entries)} entries, "
-        f"locales {', '.join(settings.locales)}"
-    )
+    print(f"content OK: {len(content.entries)} entries, locales {', '.join(settings.locales)}")
     return 0
 
 

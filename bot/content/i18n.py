@@ -30,8 +30,17 @@ def extract(locales_dir: Path) -> Path:
     os.chdir(PROJECT_ROOT)  # so catalogs name files relative to the project
     try:
         pybabel(
-            "extract", "-F", "babel.cfg", "-o", str(pot), "--project", "Front Door",
-            "--sort-by-file", "--no-wrap", "--omit-header", ".",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-o",
+            str(pot),
+            "--project",
+            "Front Door",
+            "--sort-by-file",
+            "--no-wrap",
+            "--omit-header",
+            ".",
         )
     finally:
         os.chdir(here)

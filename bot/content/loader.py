@@ -6,11 +6,10 @@ duplicate keys, which YAML would silently overwrite, are reported too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import re
 
 import yaml
 
@@ -22,7 +21,9 @@ _RESOLVERS = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 for _first in "tTfF":
-    _RESOLVERS.setdefault(_first, []).append((_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")))
+    _RESOLVERS.setdefault(_first, []).append(
+        (_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"))
+    )
 
 
 class LineDict(dict):

@@ -78,7 +78,9 @@ class Content:
                 self.data_files[path.stem] = path
                 continue
             if not isinstance(raw.data, dict):
-                self.problems.append(LoadProblem(path, 1, "a text file must be a mapping of entries"))
+                self.problems.append(
+                    LoadProblem(path, 1, "a text file must be a mapping of entries")
+                )
                 continue
             for name, body in raw.data.items():
                 self._add_entry(path, str(name), body)
@@ -125,7 +127,9 @@ class Content:
         if isinstance(body, str):
             return OptionText(option_id, body, line=line)
         if not isinstance(body, dict) or not isinstance(body.get("label"), str):
-            self.problems.append(LoadProblem(path, line, f"{key}.{option_id}: option needs a label"))
+            self.problems.append(
+                LoadProblem(path, line, f"{key}.{option_id}: option needs a label")
+            )
             return OptionText(option_id, option_id, line=line)
         for unknown in set(body) - OPTION_FIELDS:
             self.problems.append(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from transitions import EventData, Machine
@@ -88,6 +89,20 @@ class Ask(Step):
 EXTERNAL_PREFIX = "@"
 
 
+class LeanMachine(Machine):
+    """A Machine whose binding gives a model only `trigger` and its state.
+
+    Plain `add_model` also attaches an `is_<state>` helper per state and a
+    method per trigger; with ~70 info states that made binding cost more than
+    handling the message. Nothing here uses those helpers.
+    """
+
+    def add_model(self, model: Any, initial: str | None = None) -> None:
+        model.trigger = partial(self._get_trigger, model)
+        self.set_state(initial or self.initial, model=model)
+        self.models.append(model)
+
+
 class Flow:
     """One flow: its steps and the Machine built from them, once, at start-up."""
 
@@ -139,12 +154,20 @@ class Flow:
             if summary and self._ends_section(source, dest):
                 # While changing one section from the summary, its last step returns there.
                 edges.append(
-                    {"trigger": trigger, "source": source, "dest": summary,
-                     "conditions": [_when(lambda d: d.editing)] + _maybe(predicate)}
+                    {
+                        "trigger": trigger,
+                        "source": source,
+                        "dest": summary,
+                        "conditions": [_when(lambda d: d.editing)] + _maybe(predicate),
+                    }
                 )
             edges.append(
-                {"trigger": trigger, "source": source, "dest": dest,
-                 "conditions": _maybe(predicate)}
+                {
+                    "trigger": trigger,
+                    "source": source,
+                    "dest": dest,
+                    "conditions": _maybe(predicate),
+                }
             )
         return edges
 
@@ -156,16 +179,14 @@ class Flow:
 
     def _build(self) -> Machine:
         transitions = self._transitions()
-        external = sorted(
-            {t["dest"] for t in transitions if t["dest"].startswith(EXTERNAL_PREFIX)}
-        )
-        states = [
-            {"name": name, "on_enter": [self._on_enter]} for name in self.order
-        ] + [{"name": target, "on_enter": [self._on_handoff]} for target in external]
+        external = sorted({t["dest"] for t in transitions if t["dest"].startswith(EXTERNAL_PREFIX)})
+        states = [{"name": name, "on_enter": [self._on_enter]} for name in self.order] + [
+            {"name": target, "on_enter": [self._on_handoff]} for target in external
+        ]
         for t in transitions:
             if t["dest"] not in self.steps and not t["dest"].startswith(EXTERNAL_PREFIX):
                 raise ValueError(f"flow {self.name}: {t['source']} leads to unknown {t['dest']}")
-        return Machine(
+        return LeanMachine(
             model=None,
             states=states,
             transitions=transitions,

@@ -1,4 +1,4 @@
-""""Is this happening to me?": a few yes/no questions about controlling behaviour.
+""" "Is this happening to me?": a few yes/no questions about controlling behaviour.
 
 The questions are the entries of content/flows/reflection.yaml whose names
 start with `q_`, in file order, so they can be changed without code. The
@@ -42,6 +42,10 @@ def build(content: Content) -> Flow:
         )
     for result in ("result_some", "result_none"):
         steps.append(
-            Choice(result, f"reflection.{result}", routes={"ask_call": "@callback", "main_menu": "@menu"})
+            Choice(
+                result,
+                f"reflection.{result}",
+                routes={"ask_call": "@callback", "main_menu": "@menu"},
+            )
         )
     return Flow("reflection", steps)

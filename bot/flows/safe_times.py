@@ -69,7 +69,11 @@ def describe(content: Content, windows: list[dict[str, str]], asap: bool, locale
         content.text(
             "callback.times_span",
             locale,
-            {"days": ", ".join(day_names), "start": _clock(start, locale), "end": _clock(end, locale)},
+            {
+                "days": ", ".join(day_names),
+                "start": _clock(start, locale),
+                "end": _clock(end, locale),
+            },
         )
         for (start, end), day_names in groups.items()
     ]

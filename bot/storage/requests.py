@@ -20,7 +20,13 @@ from bot.storage.models import CallbackRequest
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 OPEN_STATUSES = ("open", "claimed")
 PERSONAL = (
-    "phone", "name", "code_word", "note", "if_someone_else_note", "access", "access_note",
+    "phone",
+    "name",
+    "code_word",
+    "note",
+    "if_someone_else_note",
+    "access",
+    "access_note",
     "language_name",
 )
 

@@ -100,8 +100,8 @@ def _wants_html(request: Request) -> bool:
 def _calm(request: Request, status: int, message: str) -> Response:
     if _wants_html(request):
         page = (
-            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"
-            "<title>Front Door</title><body style=\"font-family:sans-serif;margin:2rem\">"
+            '<!doctype html><html lang="en"><meta charset="utf-8">'
+            '<title>Front Door</title><body style="font-family:sans-serif;margin:2rem">'
             f"<p>{message}</p></body></html>"
         )
         return HTMLResponse(page, status_code=status)
