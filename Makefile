@@ -26,7 +26,7 @@ content-check: $(INSTALLED)
 	$(BIN)/frontdoor content check
 
 test: setup lint content-check
-	$(BIN)/pytest
+	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: setup
 	$(BIN)/python -m bench.engine_bench

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.channels.render import sms_text
 from bot.content.catalogs import DOMAIN, read_catalog
 from bot.content.model import PLACEHOLDER, Content, Entry, load_content
-from bot.flows import build_flows
+from bot.flows import FLOW_NAMES, build_flows
 from bot.flows.base import Choice, Flow
 from bot.flows.info import info_keys
 from bot.settings import PROJECT_ROOT, Settings
@@ -42,11 +43,15 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        try:
-            where = self.file.relative_to(PROJECT_ROOT)
-        except ValueError:
-            where = self.file
-        return f"{where}:{self.line}: {self.message}"
+        return f"{shown(self.file)}:{self.line}: {self.message}"
+
+
+def shown(path: Path) -> str:
+    """A path as a person editing the project would type it."""
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 class Checker:
@@ -179,7 +184,7 @@ class Checker:
                 )
 
     # ----- info menus -----------------------------------------------------
-    def check_info(self, flows: dict[str, Flow]) -> None:
+    def check_info(self, flows: Collection[str]) -> None:
         keys = set(info_keys(self.content))
         for menu in AUDIENCE_MENUS:
             if menu not in self.content:
@@ -250,7 +255,7 @@ class Checker:
             for record_id, record in _records(data):
                 if isinstance(record, dict) and record.get("confirmed") is False:
                     line = getattr(record, "line", 1)
-                    found.append(f"{path.relative_to(PROJECT_ROOT)}:{line}: {name}.{record_id}")
+                    found.append(f"{shown(path)}:{line}: {name}.{record_id}")
         return found
 
 
@@ -283,13 +288,15 @@ def check(settings: Settings) -> tuple[list[Problem], list[str], Content]:
         return checker.problems, [], content
     checker.check_entries()
     checker.check_code_keys(PROJECT_ROOT / "bot")
+    checker.check_info(FLOW_NAMES)
+    if checker.problems:
+        return checker.problems, checker.unconfirmed(), content
     try:
         flows = build_flows(content, settings.locales)
     except Exception as exc:  # noqa: BLE001 - a broken flow is a problem to report
         checker.problems.append(Problem(PROJECT_ROOT / "bot" / "flows", 1, f"flows: {exc}"))
         return checker.problems, checker.unconfirmed(), content
     checker.check_flows(flows)
-    checker.check_info(flows)
     checker.check_locales()
     return checker.problems, checker.unconfirmed(), content
 

@@ -11,6 +11,11 @@ from bot.flows import callback, first_contact, info, language, my_request, refle
 from bot.flows.base import Flow
 
 
+FLOW_NAMES = (
+    "first_contact", "who", "info", "reflection", "callback", "my_request", "language",
+)
+
+
 def build_flows(content: Content, locales: list[str]) -> dict[str, Flow]:
     flows = [
         first_contact.build(),

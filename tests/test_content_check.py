@@ -1,0 +1,114 @@
+"""The content check passes on the shipped content and catches what it promises to."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.content.check import check
+from bot.settings import PROJECT_ROOT, Settings
+
+
+def settings_for(content_dir: Path, locales: str = "en") -> Settings:
+    return Settings(
+        content_dir=content_dir,
+        locales_dir=PROJECT_ROOT / "locales",
+        shipped_locales=locales,
+        frontdoor_secret="x",
+    )
+
+
+def test_shipped_content_and_locales_pass() -> None:
+    problems, _unconfirmed, content = check(Settings(frontdoor_secret="x"))
+    assert [str(p) for p in problems] == []
+    assert len(content.entries) > 100
+
+
+def test_placeholders_to_confirm_are_listed() -> None:
+    _problems, unconfirmed, _content = check(Settings(frontdoor_secret="x"))
+    assert any("service.callback_hours" in line for line in unconfirmed)
+    assert not any("helplines.ndah" in line for line in unconfirmed)
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(PROJECT_ROOT / "content", target)
+    return target
+
+
+def problems_after(copy: Path, file: str, old: str, new: str) -> list[str]:
+    path = copy / file
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {file}"
+    path.write_text(text.replace(old, new, 1))
+    return [str(p) for p in check(settings_for(copy))[0]]
+
+
+def test_a_non_gsm_character_is_found_with_file_and_line(copy: Path) -> None:
+    found = problems_after(
+        copy, "flows/who.yaml", "Who would you like help for?", "Who would you like help for? 🙂"
+    )
+    assert any("flows/who.yaml:2:" in p and "GSM-7" in p for p in found), found
+
+
+def test_an_sms_over_two_segments_is_found(copy: Path) -> None:
+    found = problems_after(
+        copy, "flows/who.yaml", "Who would you like help for?", "Who would you like help for? " * 12
+    )
+    assert any("segments" in p for p in found), found
+
+
+def test_a_goto_to_nowhere_and_an_unreachable_topic_are_found(copy: Path) -> None:
+    text = (copy / "info/menus.yaml").read_text()
+    first_goto = next(line for line in text.splitlines() if "goto:" in line and "flow:" not in line)
+    target = first_goto.split("goto:")[1].strip()
+    found = problems_after(
+        copy, "info/menus.yaml", first_goto, first_goto.replace(target, "nowhere.at_all")
+    )
+    assert any("goto nowhere.at_all: no such info entry" in p for p in found), found
+
+
+def test_a_dead_end_is_found(copy: Path) -> None:
+    (copy / "info/extra.yaml").write_text("lonely:\n  sms: Nothing follows this.\n")
+    found = [str(p) for p in check(settings_for(copy))[0]]
+    assert any("extra.lonely: no options: a dead end" in p for p in found)
+    assert any("extra.lonely: cannot be reached" in p for p in found)
+
+
+def test_unknown_references_and_params_are_found(copy: Path) -> None:
+    found = problems_after(
+        copy,
+        "flows/who.yaml",
+        "Who would you like help for?",
+        "Call {helplines.nobody.phone} or {mystery}.",
+    )
+    assert any("{helplines.nobody.phone} is not in content/data" in p for p in found)
+    assert any("{mystery} is not listed in params" in p for p in found)
+
+
+def test_a_missing_flow_entry_and_duplicate_keys_are_found(copy: Path) -> None:
+    found = problems_after(copy, "flows/callback.yaml", "\nvoicemail:", "\nvoicemail_gone:")
+    assert any("content key callback.voicemail not found" in p for p in found), found
+    found = problems_after(copy, "flows/who.yaml", "ask:", "ask:\n  sms: one\nask:")
+    assert any("duplicate key 'ask'" in p for p in found), found
+
+
+def test_an_incomplete_locale_fails(copy: Path, tmp_path: Path) -> None:
+    locales = tmp_path / "locales"
+    (locales / "xx" / "LC_MESSAGES").mkdir(parents=True)
+    (locales / "xx" / "LC_MESSAGES" / "messages.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        '#, fuzzy\nmsgctxt "who.ask:sms"\nmsgid "Who would you like help for?"\nmsgstr "Kto?"\n\n'
+        'msgctxt "words.too_long:sms"\nmsgid "That is a bit long. Please keep it under {limit} characters."\n'
+        'msgstr "Za dlugie."\n'
+    )
+    settings = Settings(
+        content_dir=copy, locales_dir=locales, shipped_locales="en,xx", frontdoor_secret="x"
+    )
+    found = [str(p) for p in check(settings)[0]]
+    assert any("[xx] not translated" in p for p in found)
+    assert any("[xx] fuzzy" in p for p in found)
+    assert any("[xx] placeholders differ in words.too_long:sms" in p for p in found)
