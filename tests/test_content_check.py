@@ -102,7 +102,8 @@ def test_an_incomplete_locale_fails(copy: Path, tmp_path: Path) -> None:
     (locales / "xx" / "LC_MESSAGES" / "messages.po").write_text(
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
         '#, fuzzy\nmsgctxt "who.ask:sms"\nmsgid "Who would you like help for?"\nmsgstr "Kto?"\n\n'
-        'msgctxt "words.too_long:sms"\nmsgid "That is a bit long. Please keep it under {limit} characters."\n'
+        'msgctxt "words.too_long:sms"\n'
+        'msgid "That is a bit long. Please keep it under {limit} characters."\n'
         'msgstr "Za dlugie."\n'
     )
     settings = Settings(

@@ -10,7 +10,6 @@ from bot.content.model import Content
 from bot.flows import callback, first_contact, info, language, my_request, reflection, who
 from bot.flows.base import Flow
 
-
 FLOW_NAMES = (
     "first_contact", "who", "info", "reflection", "callback", "my_request", "language",
 )
