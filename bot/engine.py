@@ -164,9 +164,12 @@ class Engine:
             )
             idle = now - utc(conversation.last_activity)
             self.converse(dialogue, inbound, timed_out=not created and idle > self.timeout)
-            conversation.flow, conversation.state = dialogue.flow, dialogue.state
+            for column, value in (
+                ("flow", dialogue.flow), ("state", dialogue.state), ("locale", dialogue.locale)
+            ):
+                if getattr(conversation, column) != value:
+                    setattr(conversation, column, value)
             conversation.slots_enc = self.vault.seal(dialogue.slots)
-            conversation.locale = dialogue.locale
             conversation.last_activity = now
             session.add(conversation)
             session.add(

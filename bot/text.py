@@ -87,18 +87,34 @@ def to_gsm_plain(text: str) -> str:
     return plain if is_gsm7(plain) else text
 
 
+def _gsm_tables() -> tuple[frozenset[str], frozenset[str]]:
+    """Every character GSM 03.38 can carry, and those that take two septets.
+
+    Read once from the codec, so per-message checks are set look-ups rather
+    than the codec's character-by-character encoding.
+    """
+    single, double = set(), set()
+    for code in range(0x2200):  # GSM 03.38 has nothing above U+20AC
+        ch = chr(code)
+        try:
+            size = len(ch.encode("gsm03.38"))
+        except UnicodeEncodeError:
+            continue
+        (single if size == 1 else double).add(ch)
+    return frozenset(single | double), frozenset(double)
+
+
+GSM7_CHARS, GSM7_EXTENDED = _gsm_tables()
+
+
 def is_gsm7(text: str) -> bool:
-    try:
-        text.encode("gsm03.38")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return GSM7_CHARS.issuperset(text)
 
 
 def sms_segments(text: str) -> tuple[str, int]:
     """Return the encoding ("GSM-7" or "UCS-2") and the number of segments."""
     if is_gsm7(text):
-        septets = len(text.encode("gsm03.38"))
+        septets = len(text) + sum(1 for ch in text if ch in GSM7_EXTENDED)
         return "GSM-7", 1 if septets <= 160 else -(-septets // 153)
     units = len(text.encode("utf-16-le")) // 2
     return "UCS-2", 1 if units <= 70 else -(-units // 67)

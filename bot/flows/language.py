@@ -6,12 +6,15 @@ Babel's CLDR data). After choosing, the person is back where they were.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from babel import Locale
 
 from bot.dialogue import Dialogue
 from bot.flows.base import Choice, Flow
 
 
+@lru_cache(maxsize=64)
 def own_name(locale: str) -> str:
     name = Locale.parse(locale).get_display_name(locale) or locale
     return name[:1].upper() + name[1:]

@@ -9,6 +9,7 @@ the call-handlers' queue reads directly.
 from __future__ import annotations
 
 from datetime import time
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_time, get_day_names
@@ -52,6 +53,12 @@ class Hours:
         return out
 
 
+@lru_cache(maxsize=512)
+def _day_names(locale: str) -> dict[int, str]:
+    return dict(get_day_names("abbreviated", locale=babel_locale(locale)))
+
+
+@lru_cache(maxsize=512)
 def _clock(value: str, locale: str) -> str:
     hour, minute = (int(part) for part in value.split(":"))
     return format_time(time(hour, minute), format="short", locale=babel_locale(locale))
@@ -61,7 +68,7 @@ def describe(content: Content, windows: list[dict[str, str]], asap: bool, locale
     """Safe times in the person's language, e.g. "Mon, Wed: 09:00 to 12:00"."""
     if asap or not windows:
         return content.text("callback.times_asap", locale)
-    names = get_day_names("abbreviated", locale=babel_locale(locale))
+    names = _day_names(locale)
     groups: dict[tuple[str, str], list[str]] = {}
     for w in windows:
         groups.setdefault((w["start"], w["end"]), []).append(names[DAY_CODES.index(w["day"])])
