@@ -1,0 +1,52 @@
+"""The Polish catalog end to end: chosen with LANG, Polish words understood, English
+words still working, and SMS sent as GSM-7."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from bot.channels.render import sms_text
+from bot.storage.models import CallbackRequest
+from bot.text import is_gsm7
+from tests.conftest import Chat
+from tests.test_journeys import _path_to_flow
+
+
+def test_choose_polish_and_ask_for_a_call_in_polish(chat: Chat) -> None:
+    chat.send("hi")
+    chat.send("LANG")
+    chat.pick("pl")
+    assert chat.key == "first_contact.safe_to_text" and chat.last[-1].locale == "pl"
+    assert "bezpiecz" in chat.last[-1].rich  # Polish, with its own letters on Telegram
+    chat.send("tak")
+    assert chat.key == "who.ask"
+    chat.pick("me")
+    for option_id in _path_to_flow(chat, "flow:callback"):
+        chat.pick(option_id)
+    chat.send("tak")  # this number is safe
+    chat.pick("asap")
+    for _ in range(9):
+        chat.send("pomin")  # SKIP in Polish, typed without its accent
+    chat.pick("southend")
+    for _ in range(4):
+        chat.send("nie")
+    chat.send("skip")  # English words always work
+    assert chat.key == "callback.summary"
+    chat.pick("looks_right")
+    chat.pick("yes")
+    assert chat.key == "callback.confirmed"
+    with Session(chat.engine.db.engine) as session:
+        [request] = session.execute(select(CallbackRequest)).scalars().all()
+    assert request.reference in chat.last[-1].sms
+    assert all(is_gsm7(sms_text(r)) for r in chat.last)
+
+
+def test_polish_danger_phrase_and_exit_word(chat: Chat) -> None:
+    chat.send("hi")
+    chat.send("LANG")
+    chat.pick("pl")
+    replies = chat.send("Ratunku, on tu jest")
+    assert replies[0].key == "words.danger" and "999" in replies[0].sms and "55" in replies[0].sms
+    assert replies[0].locale == "pl"
+    assert chat.keys("wyjdź") == ["words.exit"]
