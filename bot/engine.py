@@ -165,7 +165,9 @@ class Engine:
             idle = now - utc(conversation.last_activity)
             self.converse(dialogue, inbound, timed_out=not created and idle > self.timeout)
             for column, value in (
-                ("flow", dialogue.flow), ("state", dialogue.state), ("locale", dialogue.locale)
+                ("flow", dialogue.flow),
+                ("state", dialogue.state),
+                ("locale", dialogue.locale),
             ):
                 if getattr(conversation, column) != value:
                     setattr(conversation, column, value)

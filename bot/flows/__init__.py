@@ -11,7 +11,13 @@ from bot.flows import callback, first_contact, info, language, my_request, refle
 from bot.flows.base import Flow
 
 FLOW_NAMES = (
-    "first_contact", "who", "info", "reflection", "callback", "my_request", "language",
+    "first_contact",
+    "who",
+    "info",
+    "reflection",
+    "callback",
+    "my_request",
+    "language",
 )
 
 
