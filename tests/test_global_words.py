@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import Chat
-from tests.test_journeys import _path_to_flow
+from tests.test_journeys import open_callback
 
 
 def into_callback(chat: Chat) -> None:
     chat.start("me")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     chat.send("yes")
     chat.pick("choose")
 

@@ -97,6 +97,12 @@ def _path_to_flow(chat: Chat, goto: str) -> list[str]:
     raise AssertionError(f"no way from {start} to {goto}")
 
 
+def open_callback(chat: Chat) -> None:
+    """From the current menu, pick the options that lead to "Ask for a call back"."""
+    for option_id in _path_to_flow(chat, "flow:callback"):
+        chat.pick(option_id)
+
+
 def callback_answers(chat: Chat) -> None:
     """From the number question to the summary, answering as a person might on SMS."""
     assert chat.key == "callback.number_check"
@@ -123,8 +129,7 @@ def callback_answers(chat: Chat) -> None:
 def test_callback_request_with_every_safe_contact_check(chat: Chat) -> None:
     chat.start("me")
     chat.send("menu")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     assert [r.key for r in chat.last] == ["callback.intro", "callback.number_check"]
     callback_answers(chat)
     replies = chat.pick("yes")  # afraid of being seriously hurt
@@ -163,8 +168,7 @@ def test_callback_request_with_every_safe_contact_check(chat: Chat) -> None:
 def test_summary_change_returns_to_summary_after_that_section(chat: Chat) -> None:
     chat.start("me")
     chat.send("menu")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     callback_answers(chat)
     for _ in range(4):
         chat.pick("no")
@@ -191,8 +195,7 @@ def test_summary_change_returns_to_summary_after_that_section(chat: Chat) -> Non
 def test_telegram_style_sender_is_asked_for_a_valid_number(engine) -> None:  # noqa: ANN001
     chat = Chat(engine, channel="telegram", address="123456", phone=False)
     chat.start("someone_else")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     assert [r.key for r in chat.last] == ["callback.intro", "callback.other_number"]
     chat.send("12345")
     assert chat.last[0].key == "callback.number_invalid"
@@ -222,8 +225,7 @@ def test_telegram_style_sender_is_asked_for_a_valid_number(engine) -> None:  # n
 
 def test_own_behaviour_self_referral_skips_victim_urgency_questions(chat: Chat) -> None:
     chat.start("own_behaviour")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     chat.send("yes")
     chat.pick("asap")
     for _ in range(9):  # voicemail to access needs
@@ -240,8 +242,7 @@ def test_own_behaviour_self_referral_skips_victim_urgency_questions(chat: Chat) 
 
 def test_professional_asks_for_an_advice_call(chat: Chat) -> None:
     chat.start("professional")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     chat.send("yes")
     chat.pick("asap")
     for _ in range(9):  # voicemail to access needs
@@ -257,8 +258,7 @@ def test_professional_asks_for_an_advice_call(chat: Chat) -> None:
 
 def test_refusing_consent_keeps_nothing(chat: Chat) -> None:
     chat.start("me")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     callback_answers(chat)
     for _ in range(4):
         chat.send("no")
@@ -271,8 +271,7 @@ def test_refusing_consent_keeps_nothing(chat: Chat) -> None:
 
 def test_no_safe_number_points_to_helplines(chat: Chat) -> None:
     chat.start("me")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     chat.pick("none")
     assert chat.key == "callback.no_number"
     assert "0808 2000 247" in chat.last[-1].sms
@@ -280,8 +279,7 @@ def test_no_safe_number_points_to_helplines(chat: Chat) -> None:
 
 def make_request(chat: Chat) -> str:
     chat.start("me")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     chat.send("yes")
     chat.pick("asap")
     for _ in range(9):  # voicemail to access needs

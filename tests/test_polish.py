@@ -10,7 +10,7 @@ from bot.channels.render import sms_text
 from bot.storage.models import CallbackRequest
 from bot.text import is_gsm7
 from tests.conftest import Chat
-from tests.test_journeys import _path_to_flow
+from tests.test_journeys import open_callback
 
 
 def test_choose_polish_and_ask_for_a_call_in_polish(chat: Chat) -> None:
@@ -22,8 +22,7 @@ def test_choose_polish_and_ask_for_a_call_in_polish(chat: Chat) -> None:
     chat.send("tak")
     assert chat.key == "who.ask"
     chat.pick("me")
-    for option_id in _path_to_flow(chat, "flow:callback"):
-        chat.pick(option_id)
+    open_callback(chat)
     chat.send("tak")  # this number is safe
     chat.pick("asap")
     for _ in range(9):
