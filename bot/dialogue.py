@@ -85,13 +85,21 @@ class Dialogue:
     ) -> None:
         self.replies.append(self.content.reply(key, self.locale, params, options=[], action=action))
 
+    def offer(self, step: Step) -> dict[str, str]:
+        """The options a step offers now, in order, with their labels in this language."""
+        if not step.is_choice():
+            return {}
+        made = step.labels(self) if step.labels else {}  # type: ignore[attr-defined]
+        return {
+            oid: made[oid] if oid in made else self.content.label(step.key, oid, self.locale)
+            for oid in step.options_for(self)  # type: ignore[attr-defined]
+        }
+
     def prompt(self, step: Step) -> None:
         params = step.params(self) if step.params else None
-        options: list[str] = []
-        labels = None
-        if step.is_choice():
-            options = step.options_for(self)  # type: ignore[attr-defined]
-            labels = step.labels(self) if step.labels else None  # type: ignore[attr-defined]
+        labels = self.offer(step)
         self.replies.append(
-            self.content.reply(step.key, self.locale, params, options=options, option_labels=labels)
+            self.content.reply(
+                step.key, self.locale, params, options=list(labels), option_labels=labels
+            )
         )

@@ -321,25 +321,27 @@ class Engine:
         return cached
 
     def _explain(self, d: Dialogue, key: str, params: dict | None = None) -> None:
-        """Say calmly what went wrong, with the current options so the answer is one tap away.
+        """Say calmly what went wrong, so the right answer is one step away.
 
-        An answer to an earlier question gets the current question in full instead.
+        An answer to an earlier question gets the current question in full; on
+        a choice the explanation carries the current options; after a general
+        message about typed text the question comes again.
         """
         step = self.flows[d.flow].steps[d.state]
-        if key == "words.old_question" or not isinstance(step, Choice):
+        if key == "words.old_question":
             d.say(key, params)
-            if key == "words.old_question" or isinstance(step, Ask) and key.startswith("words."):
+            self._reprompt(d)
+        elif isinstance(step, Choice):
+            labels = d.offer(step)
+            d.replies.append(
+                self.content.reply(
+                    key, d.locale, params, options=list(labels), option_labels=labels
+                )
+            )
+        else:
+            d.say(key, params)
+            if key.startswith("words."):
                 self._reprompt(d)
-            return None
-        labels = step.labels(d) if step.labels else {}
-        options = step.options_for(d)
-        labels = {
-            oid: labels[oid] if oid in labels else self.content.label(step.key, oid, d.locale)
-            for oid in options
-        }
-        d.replies.append(
-            self.content.reply(key, d.locale, params, options=options, option_labels=labels)
-        )
         return None
 
     def _reprompt(self, d: Dialogue) -> None:

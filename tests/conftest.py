@@ -87,20 +87,22 @@ def clean(url: str) -> None:
     wipe.dispose()
 
 
-@pytest.fixture
-def engine(db_url: str, tmp_path: Path, content: Content) -> Iterator[Engine]:
-    clean(db_url)
-    built = Engine(settings=make_settings(tmp_path, db_url), content=content)
+def _fresh_engine(url: str, tmp_path: Path, content: Content) -> Iterator[Engine]:
+    clean(url)
+    built = Engine(settings=make_settings(tmp_path, url), content=content)
     yield built
     built.db.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str, tmp_path: Path, content: Content) -> Iterator[Engine]:
+    """An engine on a clean database, once on SQLite and once on PostgreSQL."""
+    yield from _fresh_engine(db_url, tmp_path, content)
 
 
 @pytest.fixture
 def sqlite_engine(sqlite_url: str, tmp_path: Path, content: Content) -> Iterator[Engine]:
-    clean(sqlite_url)
-    built = Engine(settings=make_settings(tmp_path, sqlite_url), content=content)
-    yield built
-    built.db.dispose()
+    yield from _fresh_engine(sqlite_url, tmp_path, content)
 
 
 class Chat:

@@ -120,7 +120,7 @@ class Flow:
 
     def _transitions(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        summary = next((s for s in self.order if s == "summary"), None)
+        summary = "summary" if "summary" in self.steps else None
         for name in self.order:
             step = self.steps[name]
             default = self._next_after(name)

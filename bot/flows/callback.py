@@ -66,12 +66,11 @@ def _start(d: Dialogue) -> None:
 
 def _summary_params(content: Content, areas: dict[str, Any]):  # noqa: ANN202
     def params(d: Dialogue) -> dict[str, Any]:
-        d.answers["_editing"] = False
         a = d.answers
         yes_no = {True: "yes", False: "no", None: "skipped"}
         phone = a.get("phone") or ""
         area = areas.get(a.get("area") or "", {}).get("name")
-        lines = {
+        return {
             "number": phone[-4:] if phone else content.text("callback.value_skipped", d.locale),
             "times": describe(content, a.get("windows", []), a.get("asap", True), d.locale),
             "voicemail": content.text(f"callback.value_{yes_no[a.get('voicemail')]}", d.locale),
@@ -80,9 +79,13 @@ def _summary_params(content: Content, areas: dict[str, Any]):  # noqa: ANN202
             "name": a.get("name") or content.text("callback.value_skipped", d.locale),
             "area": area or content.text("callback.value_skipped", d.locale),
         }
-        return lines
 
     return params
+
+
+def _done_editing(d: Dialogue) -> None:
+    """Back at the summary, a change of one section is finished."""
+    d.answers["_editing"] = False
 
 
 def _confirm(d: Dialogue, option: str) -> None:
@@ -327,6 +330,7 @@ def build(content: Content) -> Flow:
             "summary",
             "callback.summary",
             routes={"looks_right": "consent", "change": "change"},
+            on_arrive=_done_editing,
             params=_summary_params(content, areas),
         ),
         Choice(
