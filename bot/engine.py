@@ -64,6 +64,16 @@ class Location:
         return cls(flow, state)
 
 
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The answer to one inbound message. `replayed` is True when the provider
+    delivered the same message again and the stored answer is returned, so a
+    channel that sends replies itself (Telegram) can avoid sending them twice."""
+
+    replies: list[Reply]
+    replayed: bool = False
+
+
 class Engine:
     def __init__(
         self,
@@ -90,20 +100,41 @@ class Engine:
 
     # ----- the transaction around one message ----------------------------
     def handle(self, inbound: Inbound) -> list[Reply]:
+        return self.handle_turn(inbound).replies
+
+    def handle_turn(self, inbound: Inbound) -> Turn:
         try:
-            return self._handle_once(inbound)
+            return Turn(self._handle_once(inbound))
         except IntegrityError:
             replayed = self._replay(inbound)
             if replayed is not None:
-                return replayed
+                return Turn(replayed, replayed=True)
             _log_failure("could not store a message")
         except Exception:  # noqa: BLE001 - a person must never meet a stack trace or silence
             _log_failure("message handling failed")
-        return [self.content.reply("words.error", self._safe_locale(inbound), options=[])]
+        return Turn([self.error_reply(inbound.locale_hint)])
 
-    def _safe_locale(self, inbound: Inbound) -> str:
-        hint = (inbound.locale_hint or "").split("-")[0]
-        return hint if hint in self.locales else self.settings.default_locale
+    def error_reply(self, locale_hint: str | None = None) -> Reply:
+        """The calm "please send that again; in danger call 999" reply."""
+        return self.content.reply("words.error", self.locale_for(locale_hint), options=[])
+
+    def notice(self, channel: str, address: str, key: str, locale_hint: str | None = None) -> Reply:
+        """A reply outside the conversation (e.g. "I can only read text") in the
+        person's language. It reads the conversation's locale and changes nothing."""
+        person = self.vault.person_key(channel, address)
+        with self.db.session() as session:
+            locale = session.execute(
+                select(Conversation.locale).where(Conversation.person_key == person)
+            ).scalar_one_or_none()
+            session.commit()
+        if locale not in self.locales:
+            locale = self.locale_for(locale_hint)
+        return self.content.reply(key, locale, options=[])
+
+    def locale_for(self, hint: str | None) -> str:
+        """A shipped locale for a hint such as Telegram's "pt-br", else the default."""
+        base = (hint or "").split("-")[0].lower()
+        return base if base in self.locales else self.settings.default_locale
 
     def _replay(self, inbound: Inbound) -> list[Reply] | None:
         """The stored answer to a repeated message id, only ever to the same person."""
@@ -132,7 +163,7 @@ class Engine:
                     "flow": NEW[0],
                     "state": NEW[1],
                     "slots_enc": self.vault.seal({}),
-                    "locale": self._safe_locale(inbound),
+                    "locale": self.locale_for(inbound.locale_hint),
                     "last_activity": now,
                     "created_at": now,
                 },

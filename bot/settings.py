@@ -34,6 +34,34 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     port: int = 8000
 
+    # Channels: each is off until its credentials are set (README, "Connecting").
+    public_base_url: str = Field("", description="https address the providers call, no slash")
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = Field("", description="the Twilio number that sends, E.164")
+    twilio_messaging_service_sid: str = Field("", description="or a Messaging Service")
+    twilio_handles_opt_out: bool = Field(
+        True, description="Twilio answers STOP/START itself (its Advanced Opt-Out default)"
+    )
+    telegram_bot_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_base_url: str = Field(
+        "", description="a local Bot API server instead of api.telegram.org"
+    )
+    telegram_staff_chat_id: str = Field("", description="staff chat for urgent-request notices")
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(
+            self.twilio_account_sid
+            and self.twilio_auth_token
+            and (self.twilio_from or self.twilio_messaging_service_sid)
+        )
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
     @property
     def locales(self) -> list[str]:
         return [loc.strip() for loc in self.shipped_locales.split(",") if loc.strip()]

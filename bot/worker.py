@@ -1,8 +1,10 @@
 """Background jobs: forget what is no longer needed, on a schedule.
 
 - Callback requests past their retention date are deleted.
-- Handled message ids (kept so provider retries get the same answer) are
-  deleted after MESSAGE_RETENTION_HOURS.
+- Handled message ids (kept so provider retries get the same answer) and
+  Telegram message ids (kept so EXIT can delete them; Telegram allows that
+  for 48 hours) are deleted after MESSAGE_RETENTION_HOURS.
+- Delivery records of sent messages are deleted after RETENTION_DAYS.
 - Conversations idle past the inactivity timeout lose their unconfirmed
   answers, so a half-finished request never lingers in the database.
 """
@@ -19,7 +21,13 @@ from sqlalchemy import delete, select
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
 from bot.storage.db import Database
-from bot.storage.models import CallbackRequest, Conversation, HandledMessage
+from bot.storage.models import (
+    CallbackRequest,
+    Conversation,
+    HandledMessage,
+    OutboundMessage,
+    TelegramMessage,
+)
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
@@ -30,6 +38,8 @@ class PurgeCounts:
     requests: int = 0
     messages: int = 0
     conversations: int = 0
+    telegram_ids: int = 0
+    deliveries: int = 0
 
 
 def purge(
@@ -41,9 +51,16 @@ def purge(
         counts.requests = session.execute(
             delete(CallbackRequest).where(CallbackRequest.retain_until < now)
         ).rowcount
+        message_cutoff = now - timedelta(hours=settings.message_retention_hours)
         counts.messages = session.execute(
-            delete(HandledMessage).where(
-                HandledMessage.handled_at < now - timedelta(hours=settings.message_retention_hours)
+            delete(HandledMessage).where(HandledMessage.handled_at < message_cutoff)
+        ).rowcount
+        counts.telegram_ids = session.execute(
+            delete(TelegramMessage).where(TelegramMessage.sent_at < message_cutoff)
+        ).rowcount
+        counts.deliveries = session.execute(
+            delete(OutboundMessage).where(
+                OutboundMessage.created_at < now - timedelta(days=settings.retention_days)
             )
         ).rowcount
         idle_since = now - timedelta(minutes=settings.inactivity_timeout_minutes)
@@ -69,10 +86,13 @@ def run_worker(once: bool = False) -> int:
     while True:
         counts = purge(db, vault, settings)
         log.info(
-            "purged %d request(s), %d message id(s), %d idle conversation(s)",
+            "purged %d request(s), %d message id(s), %d idle conversation(s), "
+            "%d Telegram message id(s), %d delivery record(s)",
             counts.requests,
             counts.messages,
             counts.conversations,
+            counts.telegram_ids,
+            counts.deliveries,
         )
         if once:
             return 0

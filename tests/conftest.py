@@ -1,20 +1,23 @@
 """Shared fixtures: a real database on both back-ends, migrated by Alembic.
 
 PostgreSQL is expected on 127.0.0.1:5432 (database `test`, trust auth), or at
-TEST_DATABASE_URL. When it is missing the PostgreSQL tests fail under CI and
-are skipped on a laptop without it.
+TEST_DATABASE_URL. Each test session makes its own database next to that one
+and drops it at the end, so runs side by side never meet. When PostgreSQL is
+missing the PostgreSQL tests fail under CI and are skipped on a laptop.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from bot.content.model import Content, load_content
@@ -24,7 +27,6 @@ from bot.storage.migrate import upgrade
 from bot.types import Inbound, Reply
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TABLES = ("handled_messages", "callback_requests", "conversations", "outbox")
 
 
 def _postgres_ready() -> bool:
@@ -51,18 +53,21 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
+def postgres_url() -> Iterator[str]:
     if not _postgres_ready():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {PG_URL}; CI must run these tests")
         pytest.skip("PostgreSQL is not running here")
-    wipe = create_engine(PG_URL)
-    with wipe.begin() as connection:
-        for table in (*TABLES, "alembic_version"):
-            connection.execute(text(f"DROP TABLE IF EXISTS {table} CASCADE"))
-    wipe.dispose()
-    upgrade(PG_URL)
-    return PG_URL
+    name = f"frontdoor_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -82,8 +87,8 @@ def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
 def clean(url: str) -> None:
     wipe = create_engine(url)
     with wipe.begin() as connection:
-        for table in TABLES:
-            connection.execute(text(f"DELETE FROM {table}"))
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            connection.execute(table.delete())
     wipe.dispose()
 
 

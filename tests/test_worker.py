@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.storage.models import CallbackRequest, Conversation, HandledMessage
+from bot.storage.models import (
+    CallbackRequest,
+    Conversation,
+    HandledMessage,
+    OutboundMessage,
+    TelegramMessage,
+)
 from bot.worker import purge
 from tests.conftest import Chat
 from tests.test_global_words import into_callback
@@ -48,3 +54,19 @@ def test_active_conversations_are_left_alone(chat: Chat) -> None:
     assert purge(engine.db, engine.vault, engine.settings).conversations == 0
     chat.send("mon")
     assert chat.key == "callback.window"
+
+
+def test_telegram_ids_go_after_48_hours_and_delivery_records_after_retention(chat: Chat) -> None:
+    engine = chat.engine
+    now = datetime.now(UTC)
+    with Session(engine.db.engine) as session:
+        session.add(TelegramMessage(person_key="p", message_id=1, sent_at=now))
+        session.add(OutboundMessage(channel="sms", person_key="p", created_at=now, updated_at=now))
+        session.commit()
+    day = purge(engine.db, engine.vault, engine.settings, now + timedelta(hours=47))
+    assert (day.telegram_ids, day.deliveries) == (0, 0)
+    two_days = purge(engine.db, engine.vault, engine.settings, now + timedelta(hours=49))
+    assert (two_days.telegram_ids, two_days.deliveries) == (1, 0)
+    assert count(chat, TelegramMessage) == 0 and count(chat, OutboundMessage) == 1
+    month = purge(engine.db, engine.vault, engine.settings, now + timedelta(days=29))
+    assert month.deliveries == 1 and count(chat, OutboundMessage) == 0

@@ -81,7 +81,15 @@ def run(action: str, settings: Settings, locale: str | None) -> int:
             return 2
         pybabel("init", "-i", str(locales_dir / POT), "-d", str(locales_dir), "-l", locale)
     elif action == "update":
-        pybabel("update", "-i", str(locales_dir / POT), "-d", str(locales_dir), "--previous")
+        pybabel(
+            "update",
+            "-i",
+            str(locales_dir / POT),
+            "-d",
+            str(locales_dir),
+            "--previous",
+            "--no-wrap",
+        )
     elif action == "compile":
         pybabel("compile", "-d", str(locales_dir), "--statistics")
     elif action == "status":

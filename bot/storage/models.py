@@ -73,7 +73,12 @@ class CallbackRequest(SQLModel, table=True):
 
 
 class Outbox(SQLModel, table=True):
-    """A message the worker will send later, only of a kind the person agreed to."""
+    """A message the worker will send later, only of a kind the person agreed to.
+
+    `payload_enc` holds the address and text. `status` goes pending -> sending
+    -> sent (or failed / refused); a row marked `sending` whose send may have
+    reached the provider is never sent again, so a retry cannot send twice.
+    """
 
     __tablename__ = "outbox"
 
@@ -81,9 +86,63 @@ class Outbox(SQLModel, table=True):
     channel: str = Field(max_length=20)
     kind: str = Field(max_length=40)
     dedupe_key: str = Field(max_length=128, unique=True)
+    person_key: str | None = Field(default=None, max_length=64, index=True)
     payload_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status: str = Field(default="pending", max_length=20, index=True)
     attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=40)
     next_attempt_at: datetime
     sent_at: datetime | None = None
     created_at: datetime
+
+
+class OutboundMessage(SQLModel, table=True):
+    """One message sent to a person, with its size and delivery state.
+
+    Replies to an inbound message name it in `in_reply_to`; outbox sends name
+    their `outbox_id`. `provider_id` is Twilio's MessageSid or Telegram's
+    message id, so status callbacks find the row. No text is kept here.
+    """
+
+    __tablename__ = "outbound_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    person_key: str = Field(max_length=64, index=True)
+    in_reply_to: str | None = Field(default=None, max_length=128, index=True)
+    outbox_id: int | None = Field(default=None, index=True)
+    provider_id: str | None = Field(default=None, max_length=128, index=True)
+    segments: int = 0
+    encoding: str = Field(default="", max_length=8)  # "GSM-7" or "UCS-2" on SMS
+    status: str = Field(default="queued", max_length=20)
+    error_code: str | None = Field(default=None, max_length=20)
+    created_at: datetime
+    updated_at: datetime
+
+
+class SmsOptOut(SQLModel, table=True):
+    """A number that texted STOP, or that the carrier refuses (Twilio error 21610).
+
+    Keyed by the same keyed hash as the person (channel "sms" and the E.164
+    number), so a safe number given in a request is checked the same way.
+    Nothing is sent to it until it texts START, UNSTOP or YES.
+    """
+
+    __tablename__ = "sms_opt_outs"
+
+    address_key: str = Field(primary_key=True, max_length=64)
+    source: str = Field(max_length=20)  # "keyword" or "carrier"
+    opted_out_at: datetime
+
+
+class TelegramMessage(SQLModel, table=True):
+    """A message id in a person's private chat, kept for 48 hours so EXIT can
+    delete it from their phone (the Bot API's own limit for deleting)."""
+
+    __tablename__ = "telegram_messages"
+    __table_args__ = (UniqueConstraint("person_key", "message_id", name="uq_telegram_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_key: str = Field(max_length=64, index=True)
+    message_id: int
+    sent_at: datetime = Field(index=True)
