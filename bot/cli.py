@@ -1,4 +1,4 @@
-"""The `frontdoor` command: serve, chat, worker, db, content and i18n."""
+"""The `frontdoor` command: serve, chat, worker, db, content, i18n and users."""
 
 from __future__ import annotations
 
@@ -48,11 +48,23 @@ def _i18n(args: argparse.Namespace) -> int:
     return i18n.run(args.action, get_settings(), args.locale)
 
 
+def _users_add(args: argparse.Namespace) -> int:
+    from bot.dashboard import admin
+
+    return admin.add(get_settings(), args.name, args.role)
+
+
+def _users_disable(args: argparse.Namespace) -> int:
+    from bot.dashboard import admin
+
+    return admin.disable(get_settings(), args.name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the web app (webhooks, simulator, health)")
+    serve = sub.add_parser("serve", help="run the web app (webhooks, simulator, dashboard, health)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None)
     serve.set_defaults(func=_serve)
@@ -79,6 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
     i18n.add_argument("action", choices=("extract", "update", "compile", "status", "init"))
     i18n.add_argument("--locale", default=None, help="one locale (init needs it)")
     i18n.set_defaults(func=_i18n)
+
+    users = sub.add_parser("users", help="dashboard accounts for call-handlers")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser(
+        "add", help="add a handler or supervisor (password prompted, or read from stdin)"
+    )
+    add.add_argument("name")
+    add.add_argument("--role", choices=("handler", "supervisor"), required=True)
+    add.set_defaults(func=_users_add)
+    disable = users_sub.add_parser("disable", help="disable an account and end its sessions")
+    disable.add_argument("name")
+    disable.set_defaults(func=_users_disable)
     return parser
 
 

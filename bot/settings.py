@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     )
     telegram_staff_chat_id: str = Field("", description="staff chat for urgent-request notices")
 
+    # Call-handler dashboard (README, "Dashboard").
+    dashboard_idle_minutes: int = Field(15, description="sign a handler out after this idle time")
+    claim_release_minutes: int = Field(30, description="an untouched claim returns to the queue")
+    login_max_failures: int = Field(5, description="failed sign-ins before an account is locked")
+    login_max_failures_per_address: int = Field(
+        20, description="failed sign-ins from one address before it is locked"
+    )
+    login_lockout_minutes: int = Field(15, description="how long a lockout lasts")
+    urgent_priority: int = Field(3, description="priority at which a request counts as urgent")
+
     @property
     def sms_enabled(self) -> bool:
         return bool(

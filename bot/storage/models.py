@@ -65,7 +65,13 @@ class CallbackRequest(SQLModel, table=True):
     text_first_ok: bool | None = None
     withheld_ok: bool | None = None
     if_someone_else: str | None = Field(default=None, max_length=20)
+    # open, claimed, closed or cancelled
     status: str = Field(default="open", max_length=20, index=True)
+    # Set by the dashboard: who holds the request, since when, and when they last acted on it.
+    claimed_by: int | None = Field(default=None, index=True)
+    claimed_at: datetime | None = None
+    claim_active_at: datetime | None = None
+    call_back_at: datetime | None = None  # a later call agreed inside the safe windows
     details_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime
     updated_at: datetime
@@ -146,3 +152,81 @@ class TelegramMessage(SQLModel, table=True):
     person_key: str = Field(max_length=64, index=True)
     message_id: int
     sent_at: datetime = Field(index=True)
+
+
+class StaffUser(SQLModel, table=True):
+    """A call-handler or supervisor. Made only by `frontdoor users add`; no self-registration."""
+
+    __tablename__ = "staff_users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60, unique=True, index=True)
+    role: str = Field(max_length=20)  # handler or supervisor
+    password_hash: str = Field(max_length=200)  # argon2id
+    active: bool = True
+    created_at: datetime
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser. Only a hash of the cookie's token is kept, so a copy of
+    the database cannot be used to sign in; ending the row ends the session."""
+
+    __tablename__ = "staff_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime
+    last_seen: datetime
+    ended_at: datetime | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, counted per account and per address for throttling."""
+
+    __tablename__ = "login_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=60, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: datetime = Field(index=True)
+
+
+class CallAttempt(SQLModel, table=True):
+    """One try at a call back (or a text, or a voicemail) and what came of it.
+
+    `kind` and `outcome` are codes the templates turn into words; the
+    handler's notes are sealed in `notes_enc` like every other free text.
+    """
+
+    __tablename__ = "call_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(index=True)
+    user_id: int
+    kind: str = Field(max_length=30)
+    outcome: str | None = Field(default=None, max_length=40)
+    call_back_at: datetime | None = None
+    overridden: bool = False
+    notes_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when: append-only (bot/dashboard/audit.py refuses updates and deletes).
+
+    `detail` is a short code, never personal data; an override's written
+    reason is sealed in `reason_enc`.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    user_id: int | None = None
+    user_name: str = Field(max_length=60)
+    action: str = Field(max_length=30, index=True)
+    reference: str | None = Field(default=None, max_length=16, index=True)
+    detail: str | None = Field(default=None, max_length=80)
+    reason_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels import simulator
+from bot.dashboard.routes import install as install_dashboard
 from bot.engine import Engine
 from bot.settings import Settings, get_settings
 
@@ -82,6 +83,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     _add_error_handlers(app)
     app.include_router(health)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_dashboard(app)
 
     if simulator_enabled(settings):
         app.include_router(simulator.router)

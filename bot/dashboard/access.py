@@ -1,0 +1,101 @@
+"""Who may use a route: every dashboard route names its role through `require`.
+
+`require("handler")` lets handlers and supervisors in, `require("supervisor")`
+only supervisors. A POST must also carry the session's CSRF token. Automatic
+polling passes `touch=False`, so an open tab does not keep a session alive
+past the idle timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from bot.dashboard import audit, sessions
+from bot.dashboard.auth import allowed
+from bot.storage.models import StaffUser
+
+if TYPE_CHECKING:  # the dashboard only uses the app's engine, never the flows behind it
+    from bot.engine import Engine
+
+
+class NotSignedIn(Exception):
+    def __init__(self, expired: bool = False) -> None:
+        super().__init__("not signed in")
+        self.expired = expired
+
+
+class Forbidden(Exception):
+    """Signed in, but this needs a supervisor."""
+
+
+class BadCsrf(Exception):
+    """A POST without this session's CSRF token."""
+
+
+@dataclass
+class Staff:
+    user: StaffUser
+    session_id: int
+    csrf: str
+
+
+def engine_of(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def now_of(request: Request) -> datetime:
+    """The dashboard's clock; tests may set `app.state.dashboard_clock` to move time."""
+    clock = getattr(request.app.state, "dashboard_clock", None)
+    return clock() if clock else datetime.now(UTC)
+
+
+async def _given_csrf(request: Request) -> str | None:
+    header = request.headers.get(sessions.CSRF_HEADER)
+    if header:
+        return header
+    if "form" in request.headers.get("content-type", ""):
+        form = await request.form()
+        value = form.get(sessions.CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def require(role: str, touch: bool = True) -> Callable[[Request], Awaitable[Staff]]:
+    """A dependency that lets in signed-in staff of at least `role`."""
+    if role not in ("handler", "supervisor"):
+        raise ValueError(role)
+
+    async def dependency(request: Request) -> Staff:
+        engine = engine_of(request)
+        now = now_of(request)
+        token = request.cookies.get(sessions.COOKIE)
+        given = await _given_csrf(request) if request.method == "POST" else None
+        with engine.db.session() as db:
+            found = sessions.lookup(db, token, now, engine.settings.dashboard_idle_minutes)
+            if found.expired:
+                audit.record(db, "session_idle", now, found.user)
+                db.commit()
+                raise NotSignedIn(expired=True)
+            if found.row is None or found.user is None:
+                raise NotSignedIn()
+            if request.method == "POST" and not sessions.csrf_ok(found.row.csrf_token, given):
+                raise BadCsrf()
+            if not allowed(found.user.role, role):
+                raise Forbidden()
+            if touch:
+                sessions.touch(db, found.row, now)
+            db.commit()
+            return Staff(found.user, found.row.id, found.row.csrf_token)
+
+    dependency.role = role  # type: ignore[attr-defined]  # read by the route x role test
+    return dependency
+
+
+handler = require("handler")
+handler_polling = require("handler", touch=False)
+supervisor = require("supervisor")

@@ -1,0 +1,180 @@
+"""Recording call attempts, refusing the ones that would break a safe-contact wish.
+
+The rules: no voicemail unless the person said a voicemail is OK; no text
+unless they said a text first is OK; a later call only inside their safe
+windows. A refused action goes ahead only when a supervisor gives a written
+reason, and that override is audited. Results are codes; the templates say
+the sentences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from bot.dashboard import audit
+from bot.dashboard import windows as win
+from bot.storage.crypto import Vault
+from bot.storage.models import CallAttempt, CallbackRequest, StaffUser
+
+KINDS = (
+    "reached",
+    "no_answer",
+    "not_safe",
+    "someone_else",
+    "wrong_number",
+    "left_voicemail",
+    "sent_text",
+    "call_back_later",
+    "closed",
+)
+OUTCOMES = (
+    "support_given",
+    "referred_idva_marat",
+    "refuge",
+    "community_support",
+    "children_young_people",
+    "perpetrator_programme",
+    "signposted",
+    "declined",
+)
+NOTES_LIMIT = 2000
+REASON_LIMIT = 500
+
+
+@dataclass
+class Result:
+    ok: bool
+    refusals: list[str] = field(default_factory=list)  # wishes the action would break
+    problems: list[str] = field(default_factory=list)  # input to correct
+    overridden: bool = False
+
+
+def wishes_broken(
+    request: CallbackRequest, kind: str, when: datetime | None, hours: list[win.Window]
+) -> list[str]:
+    """Which of the person's wishes this action would break (codes)."""
+    broken = []
+    if kind == "left_voicemail" and request.voicemail_ok is not True:
+        broken.append("voicemail_not_allowed")
+    if kind == "sent_text" and request.text_first_ok is not True:
+        broken.append("text_not_allowed")
+    if kind == "call_back_later" and when is not None:
+        allowed = win.effective(request.safe_windows or [], request.asap, hours)
+        if not win.inside(allowed, when):
+            broken.append("outside_safe_windows")
+    return broken
+
+
+def record(
+    session: Session,
+    vault: Vault,
+    request: CallbackRequest,
+    user: StaffUser,
+    *,
+    kind: str,
+    outcome: str,
+    notes: str,
+    call_back_local: str,
+    override_reason: str,
+    now: datetime,
+    hours: list[win.Window],
+) -> Result:
+    """Check and store one attempt in the caller's transaction."""
+    problems = []
+    if request.status == "cancelled":
+        problems.append("cancelled")
+    elif request.status != "claimed" or request.claimed_by != user.id:
+        problems.append("not_yours")
+    if kind not in KINDS:
+        problems.append("unknown_kind")
+    if outcome and outcome not in OUTCOMES:
+        problems.append("unknown_outcome")
+    if kind == "closed" and not outcome:
+        problems.append("outcome_needed")
+    when = None
+    if kind == "call_back_later":
+        when = win.parse_local(call_back_local) if call_back_local else None
+        if when is None:
+            problems.append("time_needed")
+        elif when <= now:
+            problems.append("time_past")
+    if len(notes) > NOTES_LIMIT:
+        problems.append("notes_too_long")
+    if problems:
+        return Result(ok=False, problems=problems)
+
+    broken = wishes_broken(request, kind, when, hours)
+    reason = override_reason.strip()[:REASON_LIMIT]
+    overridden = False
+    if broken:
+        if user.role != "supervisor" or not reason:
+            audit.record(session, "refused", now, user, reference=request.reference, detail=kind)
+            result = Result(ok=False, refusals=broken)
+            if reason and user.role != "supervisor":
+                result.problems.append("only_supervisor")
+            return result
+        overridden = True
+        audit.record(
+            session,
+            "override",
+            now,
+            user,
+            reference=request.reference,
+            detail=",".join(broken),
+            reason=reason,
+            vault=vault,
+        )
+
+    notes = notes.strip()
+    session.add(
+        CallAttempt(
+            request_id=request.id,
+            user_id=user.id,
+            kind=kind,
+            outcome=outcome or None,
+            call_back_at=when,
+            overridden=overridden,
+            notes_enc=vault.seal(notes) if notes else None,
+            created_at=now,
+        )
+    )
+    audit.record(session, "attempt", now, user, reference=request.reference, detail=kind)
+    if outcome:
+        audit.record(session, "outcome", now, user, reference=request.reference, detail=outcome)
+    if kind == "closed":
+        request.status, request.claimed_by = "closed", None
+        request.claimed_at = request.claim_active_at = None
+    elif kind == "call_back_later":
+        request.status, request.claimed_by, request.call_back_at = "open", None, when
+        request.claimed_at = request.claim_active_at = None
+    else:
+        request.claim_active_at = now  # acting on a claim keeps it
+    request.updated_at = now
+    session.add(request)
+    return Result(ok=True, overridden=overridden)
+
+
+@dataclass
+class Shown:
+    """An attempt as the request page lists it (notes opened for the holder)."""
+
+    attempt: CallAttempt
+    handler: str
+    notes: str
+
+
+def history(session: Session, vault: Vault, request: CallbackRequest) -> list[Shown]:
+    rows = session.execute(
+        select(CallAttempt, StaffUser.name)
+        .join(StaffUser, StaffUser.id == CallAttempt.user_id)
+        .where(CallAttempt.request_id == request.id)
+        .order_by(CallAttempt.created_at, CallAttempt.id)
+    ).all()
+    return [
+        Shown(attempt, name, vault.open(attempt.notes_enc) if attempt.notes_enc else "")
+        for attempt, name in rows
+    ]

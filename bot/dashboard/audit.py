@@ -1,0 +1,117 @@
+"""The audit trail: who did what, when. Append-only.
+
+There is no function here that changes or removes an event, and the ORM
+refuses to flush an update or delete of one, so a bug elsewhere cannot
+quietly rewrite history. Details are short codes, never personal data; an
+override's written reason is sealed with the vault.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from sqlalchemy import event, select
+from sqlmodel import Session
+
+from bot.storage.crypto import Vault
+from bot.storage.models import AuditEvent, StaffUser
+
+ACTIONS = (
+    "login",
+    "login_failed",
+    "login_locked",
+    "logout",
+    "session_idle",
+    "queue_view",
+    "request_view",
+    "number_view",
+    "claim",
+    "claim_lost",
+    "release",
+    "release_idle",
+    "attempt",
+    "outcome",
+    "refused",
+    "override",
+    "audit_export",
+)
+
+
+class AuditIsAppendOnly(RuntimeError):
+    """Raised when anything tries to change or delete an audit event."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _no_update(*_args: object) -> None:
+    raise AuditIsAppendOnly("audit events cannot be changed")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _no_delete(*_args: object) -> None:
+    raise AuditIsAppendOnly("audit events cannot be deleted")
+
+
+def record(
+    session: Session,
+    action: str,
+    now: datetime,
+    user: StaffUser | None = None,
+    *,
+    user_name: str | None = None,
+    reference: str | None = None,
+    detail: str | None = None,
+    reason: str | None = None,
+    vault: Vault | None = None,
+) -> None:
+    """Append one event to the caller's transaction."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    sealed = vault.seal(reason) if (reason and vault is not None) else None
+    session.add(
+        AuditEvent(
+            at=now,
+            user_id=user.id if user else None,
+            user_name=(user.name if user else user_name or "system")[:60],
+            action=action,
+            reference=reference,
+            detail=(detail or None) and detail[:80],
+            reason_enc=sealed,
+        )
+    )
+
+
+def events(session: Session, reference: str | None = None, limit: int = 5000) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id).limit(limit)
+    if reference is not None:
+        query = query.where(AuditEvent.reference == reference)
+    return list(session.execute(query).scalars())
+
+
+def reason_of(event_: AuditEvent, vault: Vault) -> str:
+    return vault.open(event_.reason_enc) if event_.reason_enc else ""
+
+
+def to_csv(rows: list[AuditEvent], vault: Vault) -> str:
+    """CSV for supervisors; times in UTC ISO 8601 so spreadsheets sort them."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["time_utc", "user", "action", "reference", "detail", "override_reason"])
+    for row in rows:
+        writer.writerow(
+            [
+                row.at.isoformat(),
+                _safe_cell(row.user_name),
+                row.action,
+                row.reference or "",
+                row.detail or "",
+                _safe_cell(reason_of(row, vault)),
+            ]
+        )
+    return out.getvalue()
+
+
+def _safe_cell(value: str) -> str:
+    """Stop a spreadsheet reading a cell as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

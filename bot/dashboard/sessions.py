@@ -1,0 +1,91 @@
+"""Server-side sessions and CSRF tokens for signed-in staff.
+
+The cookie holds a random token; the database keeps only its SHA-256, so
+logout, idle timeout and disabling an account really end a session. Each
+session has its own CSRF token, checked on every POST (forms send it as a
+field, htmx as the X-CSRF-Token header).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from bot.storage.db import utc
+from bot.storage.models import StaffSession, StaffUser
+
+COOKIE = "fd_session"
+LOGIN_CSRF_COOKIE = "fd_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def start(session: Session, user: StaffUser, now: datetime) -> str:
+    token = new_token()
+    session.add(
+        StaffSession(
+            token_hash=_hash(token),
+            user_id=user.id,
+            csrf_token=new_token(),
+            created_at=now,
+            last_seen=now,
+        )
+    )
+    return token
+
+
+@dataclass
+class Found:
+    """A live session and its user; `expired` says an idle session was just ended."""
+
+    row: StaffSession | None
+    user: StaffUser | None
+    expired: bool = False
+
+
+def lookup(session: Session, token: str | None, now: datetime, idle_minutes: int) -> Found:
+    """The live session for a cookie, ending it here if it has been idle too long."""
+    if not token:
+        return Found(None, None)
+    row = session.execute(
+        select(StaffSession).where(StaffSession.token_hash == _hash(token))
+    ).scalar_one_or_none()
+    if row is None or row.ended_at is not None:
+        return Found(None, None)
+    user = session.get(StaffUser, row.user_id)
+    if user is None or not user.active:
+        return Found(None, None)
+    if now - utc(row.last_seen) > timedelta(minutes=idle_minutes):
+        row.ended_at = now
+        session.add(row)
+        return Found(row, user, expired=True)
+    return Found(row, user)
+
+
+def touch(session: Session, row: StaffSession, now: datetime) -> None:
+    """Count this request as activity (automatic polling does not)."""
+    row.last_seen = now
+    session.add(row)
+
+
+def end(session: Session, row: StaffSession, now: datetime) -> None:
+    row.ended_at = now
+    session.add(row)
+
+
+def csrf_ok(expected: str | None, given: str | None) -> bool:
+    return bool(expected and given) and hmac.compare_digest(expected, given)

@@ -1,0 +1,118 @@
+"""Shared helpers for the dashboard tests: staff accounts, requests made through the
+bot's own storage path, a movable clock, and a signed-in TestClient."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from bot.dashboard import auth
+from bot.engine import Engine
+from bot.storage.requests import RequestStore
+from bot.web.app import create_app
+
+PASSWORD = "correct horse battery"
+# A Tuesday, 10:00 in London (GMT in November).
+TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+SAFE_ANSWERS: dict[str, Any] = {
+    "phone": "+447700900123",
+    "name": "Sam",
+    "code_word": "bluebell",
+    "asap": False,
+    "windows": [
+        {"day": "tue", "start": "09:00", "end": "12:00"},
+        {"day": "thu", "start": "09:00", "end": "12:00"},
+    ],
+    "voicemail": False,
+    "text_first": False,
+    "withheld": True,
+    "if_someone_else": "wrong_number",
+    "language": "pl",
+    "interpreter": True,
+    "handler_gender": "woman",
+    "area": "southend",
+    "note": "Best after the school run",
+}
+
+
+class Clock:
+    """The dashboard's time, moved by tests instead of sleeping."""
+
+    def __init__(self, now: datetime = TUESDAY_10) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def add_user(engine: Engine, name: str, role: str, password: str = PASSWORD) -> None:
+    with engine.db.session() as session:
+        auth.add_user(session, name, role, password, datetime.now(UTC))
+        session.commit()
+
+
+def make_request(
+    engine: Engine,
+    now: datetime,
+    priority: int = 0,
+    route: str = "me",
+    person: str = "person-1",
+    **answers: Any,
+) -> str:
+    """A confirmed request, made through the same RequestStore the bot uses."""
+    with engine.db.session() as session:
+        store = RequestStore(
+            session,
+            engine.vault,
+            engine.vault.person_key("sms", person),
+            "sms",
+            now,
+            engine.settings.retention_days,
+            engine.reference_prefix,
+            engine.teams,
+        )
+        reference = store.create(route, {**SAFE_ANSWERS, **answers}, priority)
+        session.commit()
+    return reference
+
+
+
+
+def app_with_clock(engine: Engine, clock: Callable[[], datetime]) -> FastAPI:
+    app = create_app(engine)
+    app.state.dashboard_clock = clock
+    return app
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]*)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Any:
+    page = client.get("/dashboard/login")
+    return client.post(
+        "/dashboard/login",
+        data={"name": name, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+
+
+def signed_in(app: FastAPI, name: str) -> tuple[TestClient, str]:
+    """A client signed in as `name`, and its session's CSRF token."""
+    client = TestClient(app, base_url="http://testserver")
+    response = sign_in(client, name)
+    assert response.status_code == 303, response.text
+    queue = client.get("/dashboard")
+    assert queue.status_code == 200
+    return client, csrf_of(queue.text)
