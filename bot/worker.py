@@ -1,12 +1,15 @@
 """Background jobs: forget what is no longer needed, on a schedule.
 
-- Callback requests past their retention date are deleted.
+- Callback requests past their retention date are deleted, with the
+  dashboard's call attempts (and their sealed notes) for them.
 - Handled message ids (kept so provider retries get the same answer) and
   Telegram message ids (kept so EXIT can delete them; Telegram allows that
   for 48 hours) are deleted after MESSAGE_RETENTION_HOURS.
 - Delivery records of sent messages are deleted after RETENTION_DAYS.
 - Conversations idle past the inactivity timeout lose their unconfirmed
   answers, so a half-finished request never lingers in the database.
+- Dashboard claims nobody has acted on for CLAIM_RELEASE_MINUTES go back to
+  the queue, so a forgotten claim never leaves a person waiting.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 
+from bot.dashboard.claims import release_idle
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
 from bot.storage.db import Database
 from bot.storage.models import (
+    CallAttempt,
     CallbackRequest,
     Conversation,
     HandledMessage,
@@ -40,6 +45,7 @@ class PurgeCounts:
     conversations: int = 0
     telegram_ids: int = 0
     deliveries: int = 0
+    claims: int = 0
 
 
 def purge(
@@ -51,6 +57,9 @@ def purge(
         counts.requests = session.execute(
             delete(CallbackRequest).where(CallbackRequest.retain_until < now)
         ).rowcount
+        session.execute(
+            delete(CallAttempt).where(CallAttempt.request_id.not_in(select(CallbackRequest.id)))
+        )
         message_cutoff = now - timedelta(hours=settings.message_retention_hours)
         counts.messages = session.execute(
             delete(HandledMessage).where(HandledMessage.handled_at < message_cutoff)
@@ -74,6 +83,7 @@ def purge(
                 conversation.slots_enc = empty
                 session.add(conversation)
                 counts.conversations += 1
+        counts.claims = release_idle(session, now, settings.claim_release_minutes)
         session.commit()
     return counts
 
@@ -87,12 +97,13 @@ def run_worker(once: bool = False) -> int:
         counts = purge(db, vault, settings)
         log.info(
             "purged %d request(s), %d message id(s), %d idle conversation(s), "
-            "%d Telegram message id(s), %d delivery record(s)",
+            "%d Telegram message id(s), %d delivery record(s), %d idle claim(s) released",
             counts.requests,
             counts.messages,
             counts.conversations,
             counts.telegram_ids,
             counts.deliveries,
+            counts.claims,
         )
         if once:
             return 0

@@ -85,8 +85,6 @@ def make_request(
     return reference
 
 
-
-
 def app_with_clock(engine: Engine, clock: Callable[[], datetime]) -> FastAPI:
     app = create_app(engine)
     app.state.dashboard_clock = clock

@@ -26,8 +26,8 @@ def read_password(stdin: TextIO) -> str | None:
     return first
 
 
-def add(settings: Settings, name: str, role: str, stdin: TextIO = sys.stdin) -> int:
-    password = read_password(stdin)
+def add(settings: Settings, name: str, role: str, stdin: TextIO | None = None) -> int:
+    password = read_password(stdin or sys.stdin)
     if password is None:
         print("The passwords did not match; nothing was changed.", file=sys.stderr)
         return 1

@@ -78,10 +78,11 @@ def _filters(area: str, route: str, language: str) -> q.Filters:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, expired: bool = False) -> HTMLResponse:
+def login_page(request: Request, expired: bool = False, signed_out: bool = False) -> HTMLResponse:
     """Public: the sign-in form, with a fresh token for the login CSRF check."""
     token = sessions.new_token()
-    response = _render(request, "login.html", {"csrf": token, "expired": expired})
+    context = {"csrf": token, "expired": expired, "signed_out": signed_out}
+    response = _render(request, "login.html", context)
     _set_cookie(request, response, sessions.LOGIN_CSRF_COOKIE, token)
     return response
 
@@ -130,7 +131,7 @@ def logout(request: Request, staff: Handler) -> Response:
             sessions.end(db, row, now)
         audit.record(db, "logout", now, staff.user)
         db.commit()
-    response = RedirectResponse("/dashboard/login", status_code=303)
+    response = RedirectResponse("/dashboard/login?signed_out=true", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/dashboard")
     return response
 
