@@ -223,7 +223,7 @@ class Engine:
         if self.words.is_danger(said):
             d.say("words.danger")
             return
-        command = self.words.command(said) if inbound.choice is None else None
+        command = inbound.command or (self.words.command(said) if inbound.choice is None else None)
         if command == "exit":
             self._reset(d)
             d.say("words.exit", action="quick_exit")
@@ -235,6 +235,9 @@ class Engine:
             return
         if (d.flow, d.state) == NEW:
             self._begin(d, command)
+            return
+        if command == "start":  # e.g. Telegram's /start mid-conversation: carry on
+            self._reprompt(d)
             return
         if command in ("menu", "back", "help", "language"):
             self._command(d, command)

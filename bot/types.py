@@ -24,6 +24,9 @@ class Inbound:
     choice: str | None = None  # an option id when the person pressed a button
     address_is_phone: bool = False  # True when `address` is a number we could call
     locale_hint: str | None = None  # e.g. Telegram's language_code
+    # A command the channel recognised itself (Telegram's /menu): "start",
+    # "help", "menu", "back", "language" or "exit"; wins over the text.
+    command: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,8 @@
-"""Background jobs: forget what is no longer needed, on a schedule.
+"""Background jobs: send what is due from the outbox, and forget what is no
+longer needed, on a schedule.
+
+- Outbox messages go out through each channel that has credentials (see
+  bot/outbox.py for retries and the never-twice rule).
 
 - Callback requests past their retention date are deleted, with the
   dashboard's call attempts (and their sealed notes) for them.
@@ -22,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 
 from bot.dashboard.claims import release_idle
+from bot.outbox import Sender, run_sends
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
 from bot.storage.db import Database
@@ -36,6 +41,21 @@ from bot.storage.models import (
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
+SEND_INTERVAL_SECONDS = 5
+
+
+def build_senders(settings: Settings) -> dict[str, Sender]:
+    """A sender for each channel that has credentials; the rest stay off."""
+    senders: dict[str, Sender] = {}
+    if settings.sms_enabled:
+        from bot.channels.sms import SmsSender
+
+        senders["sms"] = SmsSender(settings)
+    if settings.telegram_enabled:
+        from bot.channels.telegram import TelegramSender
+
+        senders["telegram"] = TelegramSender(settings)
+    return senders
 
 
 @dataclass
@@ -92,8 +112,22 @@ def run_worker(once: bool = False) -> int:
     settings = get_settings()
     db = Database(settings.sqlalchemy_url)
     vault = Vault(settings.secret())
-    log.info("worker started")
+    senders = build_senders(settings)
+    log.info("worker started; sending on: %s", ", ".join(sorted(senders)) or "no channel")
     while True:
+        for _ in range(INTERVAL_SECONDS // SEND_INTERVAL_SECONDS):
+            sent = run_sends(db, vault, senders, datetime.now(UTC))
+            if sent.sent or sent.deferred or sent.refused or sent.failed:
+                log.info(
+                    "outbox: %d sent, %d to retry, %d refused, %d failed",
+                    sent.sent,
+                    sent.deferred,
+                    sent.refused,
+                    sent.failed,
+                )
+            if once:
+                break
+            time.sleep(SEND_INTERVAL_SECONDS)
         counts = purge(db, vault, settings)
         log.info(
             "purged %d request(s), %d message id(s), %d idle conversation(s), "
@@ -107,4 +141,3 @@ def run_worker(once: bool = False) -> int:
         )
         if once:
             return 0
-        time.sleep(INTERVAL_SECONDS)

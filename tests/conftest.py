@@ -127,7 +127,11 @@ class Chat:
         self.last: list[Reply] = []
 
     def send(
-        self, text: str = "", choice: str | None = None, message_id: str | None = None
+        self,
+        text: str = "",
+        choice: str | None = None,
+        message_id: str | None = None,
+        command: str | None = None,
     ) -> list[Reply]:
         inbound = Inbound(
             channel=self.channel,
@@ -137,12 +141,15 @@ class Chat:
             received_at=self.now or datetime.now(UTC),
             choice=choice,
             address_is_phone=self.phone,
+            command=command,
         )
         self.last = self.engine.handle(inbound)
         return self.last
 
-    def keys(self, text: str = "", choice: str | None = None) -> list[str]:
-        return [r.key for r in self.send(text, choice)]
+    def keys(
+        self, text: str = "", choice: str | None = None, command: str | None = None
+    ) -> list[str]:
+        return [r.key for r in self.send(text, choice, command=command)]
 
     def walk(self, *texts: str) -> list[Reply]:
         for text_ in texts:

@@ -110,3 +110,17 @@ def test_a_reply_just_inside_the_timeout_carries_on(chat: Chat) -> None:
     chat.now += timedelta(minutes=29)
     chat.send("Mon")
     assert chat.key == "callback.window"
+
+
+def test_a_command_the_channel_recognised_wins_over_the_text(chat: Chat) -> None:
+    assert chat.keys("/start", command="start") == [
+        "first_contact.greeting",
+        "first_contact.safe_to_text",
+    ]
+    chat.pick("yes")
+    assert chat.key == "who.ask"
+    assert chat.keys("/start", command="start") == ["who.ask"]  # carry on where they were
+    chat.pick("me")
+    assert chat.keys("/language", command="language") == ["language.choose"]
+    assert chat.keys("/menu", command="menu")[-1] == "menus.me"
+    assert chat.keys("/exit", command="exit") == ["words.exit"]

@@ -1,0 +1,273 @@
+"""Messages sent later, by the worker: only kinds a person agreed to, never twice.
+
+A flow or the dashboard `enqueue`s a message (address and text sealed) in
+its own transaction; `send_due` hands due rows to the channel's sender. A row
+is marked `sending` and committed before the provider is called, so if the
+worker dies mid-send the row is never sent again (a duplicate text could be
+seen by the wrong person; a missing one is visible to staff as `sending`).
+A sender says how a send went by returning `Sent` or raising `SendDeferred`
+(surely not sent: try again later) or `SendRefused` (never try again). Texts
+to a number that opted out are refused before any provider is called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from bot.storage.crypto import Vault
+from bot.storage.db import Database, utc
+from bot.storage.models import OutboundMessage, Outbox, SmsOptOut
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)  # then give up and mark failed
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A provider accepted the message."""
+
+    provider_id: str | None = None
+    segments: int = 0
+    encoding: str = ""
+
+
+class SendDeferred(Exception):  # noqa: N818 - reads as a verdict, like `Sent`
+    """Surely not sent (no connection, rate limit, provider down): try again."""
+
+    def __init__(self, code: str, retry_after: float | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.retry_after = retry_after
+
+
+class SendRefused(Exception):  # noqa: N818
+    """Never try again: the provider refused (bad number, blocked, opted out)."""
+
+    def __init__(self, code: str, opted_out: bool = False) -> None:
+        super().__init__(code)
+        self.code = code
+        self.opted_out = opted_out
+
+
+class Sender(Protocol):
+    """One channel's way of sending a text to an address."""
+
+    channel: str
+
+    async def send(self, address: str, text: str) -> Sent: ...
+
+
+def enqueue(
+    session: Session,
+    vault: Vault,
+    *,
+    channel: str,
+    kind: str,
+    address: str,
+    text: str,
+    dedupe_key: str,
+    now: datetime,
+    person_key: str | None = None,
+) -> bool:
+    """Queue one message inside the caller's transaction; False if already queued.
+
+    `dedupe_key` names the one occasion (e.g. "text_before_call:FD-7KQ2:1"),
+    so asking twice queues once. For SMS the person key is the number's, so an
+    opt-out is found without opening the payload.
+    """
+    if person_key is None and channel == "sms":
+        person_key = vault.person_key("sms", address)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(Outbox)
+        .values(
+            channel=channel,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            person_key=person_key,
+            payload_enc=vault.seal({"address": address, "text": text}),
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Outbox.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+def is_opted_out(session: Session, vault: Vault, number: str) -> bool:
+    """Whether an SMS number said STOP (or the carrier refuses it)."""
+    return session.get(SmsOptOut, vault.person_key("sms", number)) is not None
+
+
+@dataclass
+class SendCounts:
+    sent: int = 0
+    deferred: int = 0
+    refused: int = 0
+    failed: int = 0
+
+
+def _claim_due(db: Database, now: datetime, channels: set[str], limit: int) -> list[int]:
+    """Mark due rows `sending` and commit, so no other worker (or retry) sends them."""
+    with db.session() as session:
+        query = (
+            select(Outbox)
+            .where(Outbox.status == "pending")
+            .where(Outbox.next_attempt_at <= now)
+            .where(Outbox.channel.in_(channels))
+            .order_by(Outbox.next_attempt_at, Outbox.id)
+            .limit(limit)
+        )
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.execute(query).scalars())
+        for row in rows:
+            row.status = "sending"
+            row.attempts += 1
+            session.add(row)
+        session.commit()
+        return [row.id for row in rows if row.id is not None]
+
+
+async def send_due(
+    db: Database,
+    vault: Vault,
+    senders: Mapping[str, Sender],
+    now: datetime,
+    limit: int = 50,
+) -> SendCounts:
+    """Send every due message of a channel that has a sender; record how it went."""
+    counts = SendCounts()
+    if not senders:
+        return counts
+    for outbox_id in _claim_due(db, now, set(senders), limit):
+        await _send_one(db, vault, senders, outbox_id, now, counts)
+    return counts
+
+
+async def _send_one(
+    db: Database,
+    vault: Vault,
+    senders: Mapping[str, Sender],
+    outbox_id: int,
+    now: datetime,
+    counts: SendCounts,
+) -> None:
+    with db.session() as session:
+        row = session.get(Outbox, outbox_id)
+        if row is None:
+            return
+        payload = vault.open(row.payload_enc)
+        refused_before = row.channel == "sms" and is_opted_out(session, vault, payload["address"])
+        session.commit()
+    if refused_before:
+        _finish(db, outbox_id, "refused", "opted_out", now)
+        counts.refused += 1
+        return
+    try:
+        sent = await senders[row.channel].send(payload["address"], payload["text"])
+    except SendDeferred as deferred:
+        _defer(db, row, deferred, now)
+        counts.deferred += 1
+        return
+    except SendRefused as refused:
+        if refused.opted_out:
+            _record_opt_out(db, vault, payload["address"], now)
+        _finish(db, outbox_id, "refused", refused.code, now)
+        counts.refused += 1
+        return
+    except Exception as error:  # noqa: BLE001 - unknown: maybe sent, so never again
+        log.error("outbox send %d failed with %s", outbox_id, type(error).__name__)
+        _finish(db, outbox_id, "failed", type(error).__name__[:40], now)
+        counts.failed += 1
+        return
+    with db.session() as session:
+        stored = session.get(Outbox, outbox_id)
+        if stored is not None:
+            stored.status, stored.sent_at = "sent", now
+            session.add(stored)
+            session.add(
+                OutboundMessage(
+                    channel=row.channel,
+                    person_key=row.person_key or "",
+                    outbox_id=outbox_id,
+                    provider_id=sent.provider_id,
+                    segments=sent.segments,
+                    encoding=sent.encoding,
+                    status="sent",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        session.commit()
+    counts.sent += 1
+
+
+def _defer(db: Database, row: Outbox, deferred: SendDeferred, now: datetime) -> None:
+    if row.attempts >= MAX_ATTEMPTS:
+        _finish(db, row.id or 0, "failed", deferred.code, now)
+        return
+    wait = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+    if deferred.retry_after is not None:
+        wait = max(wait, deferred.retry_after)
+    with db.session() as session:
+        stored = session.get(Outbox, row.id)
+        if stored is not None:
+            stored.status = "pending"
+            stored.last_error = deferred.code[:40]
+            stored.next_attempt_at = utc(now) + timedelta(seconds=wait)
+            session.add(stored)
+        session.commit()
+
+
+def _finish(db: Database, outbox_id: int, status: str, code: str, now: datetime) -> None:
+    with db.session() as session:
+        stored = session.get(Outbox, outbox_id)
+        if stored is not None:
+            stored.status, stored.last_error = status, code[:40]
+            session.add(stored)
+        session.commit()
+
+
+def _record_opt_out(db: Database, vault: Vault, number: str, now: datetime) -> None:
+    with db.session() as session:
+        record_opt_out(session, vault, number, "carrier", now)
+        session.commit()
+
+
+def record_opt_out(session: Session, vault: Vault, number: str, source: str, now: datetime) -> None:
+    """Remember that nothing may be sent to this number (idempotent)."""
+    key = vault.person_key("sms", number)
+    if session.get(SmsOptOut, key) is None:
+        session.add(SmsOptOut(address_key=key, source=source, opted_out_at=now))
+
+
+def clear_opt_out(session: Session, vault: Vault, number: str) -> bool:
+    """The number texted START, UNSTOP or YES: it may be texted again."""
+    found = session.get(SmsOptOut, vault.person_key("sms", number))
+    if found is None:
+        return False
+    session.delete(found)
+    return True
+
+
+def run_sends(
+    db: Database, vault: Vault, senders: Mapping[str, Sender], now: datetime
+) -> SendCounts:
+    """`send_due` for the synchronous worker loop."""
+    return asyncio.run(send_due(db, vault, senders, now))
