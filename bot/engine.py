@@ -14,12 +14,14 @@ import logging
 import sys
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from bot.content.model import Content, load_content
+from bot.dashboard.notices import notify_staff
 from bot.dialogue import Dialogue, Facts
 from bot.flows import build_flows
 from bot.flows.base import Ask, Choice, Flow, Step
@@ -28,7 +30,7 @@ from bot.matching import match_option, option_number, word_forms
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
 from bot.storage.db import Database, utc
-from bot.storage.models import Conversation, HandledMessage
+from bot.storage.models import CallbackRequest, Conversation, HandledMessage
 from bot.storage.requests import RequestStore
 from bot.text import normalise
 from bot.types import Inbound, Reply
@@ -151,6 +153,25 @@ class Engine:
             return None
         return [Reply.from_json(r) for r in self.vault.open(row.replies_enc)]
 
+    def request_store(
+        self, session: Session, person: str, channel: str, now: datetime
+    ) -> RequestStore:
+        """One person's callback requests; a new urgent one also queues the staff notice."""
+        return RequestStore(
+            session,
+            self.vault,
+            person,
+            channel,
+            now,
+            self.settings.retention_days,
+            self.reference_prefix,
+            self.teams,
+            on_create=self._notify_staff,
+        )
+
+    def _notify_staff(self, session: Session, request: CallbackRequest, now: datetime) -> None:
+        notify_staff(session, self.vault, self.settings, request, now)
+
     def _handle_once(self, inbound: Inbound) -> list[Reply]:
         now = utc(inbound.received_at)
         person = self.vault.person_key(inbound.channel, inbound.address)
@@ -168,16 +189,7 @@ class Engine:
                     "created_at": now,
                 },
             )
-            requests = RequestStore(
-                session,
-                self.vault,
-                person,
-                inbound.channel,
-                now,
-                self.settings.retention_days,
-                self.reference_prefix,
-                self.teams,
-            )
+            requests = self.request_store(session, person, inbound.channel, now)
             dialogue = Dialogue(
                 conversation.flow,
                 conversation.state,

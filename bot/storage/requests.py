@@ -8,6 +8,7 @@ columns hold only what a queue needs to sort and filter.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,7 +47,10 @@ class RequestStore:
         retention_days: int,
         reference_prefix: str,
         teams: dict[str, str],
+        on_create: Callable[[Session, CallbackRequest, datetime], Any] | None = None,
     ) -> None:
+        """`on_create` runs inside the same transaction as a new request (the
+        engine uses it to queue the staff notice for an urgent one)."""
         self.session = session
         self.vault = vault
         self.person_key = person_key
@@ -55,6 +59,7 @@ class RequestStore:
         self.retention = timedelta(days=retention_days)
         self.prefix = reference_prefix
         self.teams = teams
+        self.on_create = on_create
         self._open: CallbackRequest | None = None
         self._looked = False
 
@@ -109,6 +114,8 @@ class RequestStore:
         )
         self.session.add(request)
         self.session.flush()
+        if self.on_create is not None:
+            self.on_create(self.session, request, self.now)
         self._open, self._looked = request, True
         return reference
 
