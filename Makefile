@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup run test bench lint content-check clean
+.PHONY: setup run test bench lint content-check clean browser screenshots
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,16 @@ lint: $(INSTALLED)
 content-check: $(INSTALLED)
 	$(BIN)/frontdoor content check
 
-test: setup lint content-check
+# The dashboard's browser tests drive Debian's chromium; install it once if missing.
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: setup lint content-check browser
 	$(BIN)/pytest -q -p no:cacheprovider
+
+# Pictures of the dashboard for the README, from synthetic requests.
+screenshots: setup browser
+	$(BIN)/python -m docs.screenshots
 
 bench: setup
 	$(BIN)/python -m bench.engine_bench
