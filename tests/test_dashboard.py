@@ -24,7 +24,7 @@ from bot.content.model import Content
 from bot.dashboard import attempts, audit, claims
 from bot.dashboard import windows as win
 from bot.engine import Engine
-from bot.storage.models import AuditEvent, CallAttempt, CallbackRequest, StaffSession
+from bot.storage.models import AuditEvent, CallAttempt, CallbackRequest, Outbox, StaffSession
 from bot.storage.requests import RequestStore
 from bot.worker import purge
 from tests.conftest import clean, make_settings
@@ -500,6 +500,9 @@ def test_every_kind_of_attempt_can_be_recorded_with_notes_sealed(dash: Dash) -> 
 
     rows = attempt_rows(dash)
     assert [r.kind for r in rows] == [*plain, "reached", "call_back_later", "closed"]
+    [text] = outbox_rows(dash)
+    assert (text.kind, text.channel) == ("text_before_call", "sms")
+    assert dash.engine.vault.open(text.payload_enc)["address"] == "+447700900123"
     assert rows[-1].outcome == "support_given"
     for row in rows[: len(plain)]:
         assert row.notes_enc is not None and b"note about" not in row.notes_enc
@@ -507,6 +510,25 @@ def test_every_kind_of_attempt_can_be_recorded_with_notes_sealed(dash: Dash) -> 
     assert {e.detail for e in dash.audit("outcome")} == {"referred_idva_marat", "support_given"}
     page = client.get(f"/dashboard/requests/{reference}").text
     assert "note about no_answer" in page and "Referred to IDVA or MARAT" in page
+
+
+def outbox_rows(dash: Dash) -> list[Outbox]:
+    with dash.engine.db.session() as session:
+        rows = list(session.execute(select(Outbox)).scalars())
+        session.commit()
+    return rows
+
+
+def test_a_text_goes_only_when_the_person_agreed_even_after_an_override(dash: Dash) -> None:
+    client, csrf, reference = claimed(dash, name="sue", text_first=False)
+    response = attempt(
+        client, csrf, reference, kind="sent_text", override_reason="They rang us to ask for it"
+    )
+    assert response.status_code == 303
+    page = client.get(response.headers["location"]).text
+    assert "No text was sent: they did not agree to a text first." in page
+    assert outbox_rows(dash) == []
+    assert [r.overridden for r in attempt_rows(dash)] == [True]
 
 
 def test_every_outcome_is_accepted(dash: Dash) -> None:
@@ -814,3 +836,24 @@ def test_users_command_adds_and_disables_accounts(
     assert cli.main(["users", "disable", "nobody"]) == 1
     assert admin.read_password(io.StringIO("from a script\n")) == "from a script"
     engine.db.dispose()
+
+
+def test_the_migration_matches_the_dashboard_tables(tmp_path: Path) -> None:
+    """Upgraded to head, the database has exactly what models.py describes."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+    from sqlmodel import SQLModel
+
+    from bot.storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert differences == []
+    tables = set(SQLModel.metadata.tables)
+    assert {"staff_users", "staff_sessions", "login_failures", "call_attempts"} <= tables
+    assert "audit_events" in tables

@@ -225,12 +225,13 @@ def test_the_request_page_and_recording_every_kind_of_attempt(browser: Browser, 
         "Someone else answered",
         "Wrong number",
         "Left a voicemail",
-        "Sent a text",
+        "Send our text before calling",
     ):
         record(page, label, notes=f"tried: {label}")
-        expect(page.get_by_role("status").filter(has_text="Recorded")).to_have_text(
+        expect(page.get_by_role("status").filter(has_text="Recorded")).to_contain_text(
             f"Recorded: {label}."
         )
+    expect(page.get_by_text("is queued and goes out shortly")).to_be_visible()
     record(page, "Call back later", when="2026-11-26T10:30")
     expect(page.get_by_text("Recorded: Call back later (new time).")).to_be_visible()
     expect(page.get_by_role("button", name="Claim this request")).to_be_visible()
@@ -265,14 +266,17 @@ def test_a_supervisor_overrides_with_a_written_reason(browser: Browser, site: Si
     reference = site.request(text_first=False)
     page = open_as(browser, site, "sue")
     claim_in(page, site, reference)
-    record(page, "Sent a text")
+    record(page, "Send our text before calling")
+    expect(page.get_by_role("alert")).to_contain_text("they did not agree to a text")
     expect(page.get_by_role("alert")).to_contain_text("As a supervisor you may override")
-    record(page, "Sent a text", reason="Person asked the police to pass on: text is now safe")
-    expect(page.get_by_text("Recorded: Sent a text.")).to_be_visible()
+    record(page, "Send our text", reason="They told the police a text is now safe")
+    status = page.get_by_role("status").filter(has_text="Recorded")
+    expect(status).to_contain_text("Recorded: Send our text before calling.")
+    expect(status).to_contain_text("No text was sent: they did not agree to a text first.")
     expect(page.get_by_text("(supervisor override)")).to_be_visible()
     page.get_by_role("link", name=f"Audit trail for {reference}").click()
     expect(page.get_by_role("cell", name="Supervisor override")).to_be_visible()
-    expect(page.get_by_text("Person asked the police to pass on")).to_be_visible()
+    expect(page.get_by_text("They told the police a text is now safe")).to_be_visible()
     accessible(page)
 
 

@@ -7,13 +7,14 @@ otherwise). Python hands templates codes; the templates hold the words.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bot.dashboard import access, attempts, audit, claims, present, sessions
@@ -21,7 +22,8 @@ from bot.dashboard import auth as accounts
 from bot.dashboard import queue as q
 from bot.dashboard import windows as win
 from bot.dashboard.access import BadCsrf, Forbidden, NotSignedIn, Staff
-from bot.storage.models import CallbackRequest, StaffSession, StaffUser
+from bot.notices import queue_text_before_call
+from bot.storage.models import CallAttempt, CallbackRequest, StaffSession, StaffUser
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 TEMPLATES.env.filters.update(
@@ -272,7 +274,11 @@ def _request_context(
 
 @router.get("/requests/{reference}", response_class=HTMLResponse)
 def request_page(
-    request: Request, reference: str, staff: Handler, recorded: str = ""
+    request: Request,
+    reference: str,
+    staff: Handler,
+    recorded: Annotated[str, Query(max_length=30)] = "",
+    texted: Annotated[str, Query(max_length=30)] = "",
 ) -> HTMLResponse:
     engine = access.engine_of(request)
     now = access.now_of(request)
@@ -293,6 +299,7 @@ def request_page(
             claims.touch(db, found, now)
         db.commit()
     context["recorded"] = recorded if recorded in attempts.KINDS else ""
+    context["texted"] = texted
     return _render(request, "request.html", context)
 
 
@@ -404,10 +411,14 @@ def record_attempt(
             now=now,
             hours=_hours(request),
         )
+        texted = ""
+        if result.ok and kind == "sent_text":
+            texted = _text_before_call(request, db, found, now)
         db.commit()
         if result.ok:
+            extra = f"&texted={texted}" if texted else ""
             return RedirectResponse(
-                f"/dashboard/requests/{found.reference}?recorded={kind}", status_code=303
+                f"/dashboard/requests/{found.reference}?recorded={kind}{extra}", status_code=303
             )
         found = _find(db, reference)
         context = _request_context(request, db, staff, found)
@@ -418,6 +429,21 @@ def record_attempt(
         form={"kind": kind, "outcome": outcome, "call_back_at": call_back_at, "notes": notes},
     )
     return _render(request, "request.html", context, 409 if result.refusals else 422)
+
+
+def _text_before_call(request: Request, db: Session, found: CallbackRequest, now: datetime) -> str:
+    """Queue our neutral "we will call soon" text through the outbox, in the same
+    transaction as the attempt. It goes only if the person agreed to a text first
+    and their number has not opted out, even after a supervisor's override."""
+    engine = access.engine_of(request)
+    occasion = db.execute(
+        select(func.count(CallAttempt.id)).where(
+            CallAttempt.request_id == found.id, CallAttempt.kind == "sent_text"
+        )
+    ).scalar_one()
+    return queue_text_before_call(
+        db, engine.content, engine.vault, found, f"dashboard-{occasion}", now
+    )
 
 
 # ----- audit (supervisors) ---------------------------------------------------------
