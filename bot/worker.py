@@ -13,7 +13,8 @@ longer needed, on a schedule.
 - Conversations idle past the inactivity timeout lose their unconfirmed
   answers, so a half-finished request never lingers in the database.
 - Dashboard claims nobody has acted on for CLAIM_RELEASE_MINUTES go back to
-  the queue, so a forgotten claim never leaves a person waiting.
+  the queue, so a forgotten claim never leaves a person waiting; dashboard
+  sessions that ended and sign-in failures that no longer count are deleted.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 
 from bot.dashboard.claims import release_idle
+from bot.dashboard.sessions import forget_stale
 from bot.outbox import Sender, run_sends
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
@@ -66,6 +68,7 @@ class PurgeCounts:
     telegram_ids: int = 0
     deliveries: int = 0
     claims: int = 0
+    sign_ins: int = 0
 
 
 def purge(
@@ -104,6 +107,9 @@ def purge(
                 session.add(conversation)
                 counts.conversations += 1
         counts.claims = release_idle(session, now, settings.claim_release_minutes)
+        counts.sign_ins = forget_stale(
+            session, now, settings.dashboard_idle_minutes, settings.login_lockout_minutes
+        )
         session.commit()
     return counts
 

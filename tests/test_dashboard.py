@@ -706,6 +706,38 @@ def test_the_worker_releases_idle_claims(dash: Dash) -> None:
     assert dash.request(reference).status == "open"
 
 
+def test_the_worker_forgets_ended_sessions_and_old_sign_in_failures(dash: Dash) -> None:
+    from bot.storage.models import LoginFailure
+
+    sign_in(TestClient(dash.app), "alice", "wrong password!")
+    live, _ = signed_in(dash.app, "bob")
+    ended, csrf = signed_in(dash.app, "sue")
+    ended.post("/dashboard/logout", data={"csrf_token": csrf})
+    counts = purge(dash.engine.db, dash.engine.vault, dash.engine.settings, now=dash.clock.now)
+    assert counts.sign_ins == 1 and sessions_of(dash) == 1, "only the ended session goes"
+    later = dash.clock.now + timedelta(minutes=16)
+    counts = purge(dash.engine.db, dash.engine.vault, dash.engine.settings, now=later)
+    assert counts.sign_ins == 2 and sessions_of(dash) == 0
+    with dash.engine.db.session() as session:
+        assert list(session.execute(select(LoginFailure)).scalars()) == []
+        session.commit()
+
+
+def test_the_dashboard_never_imports_flows_or_channels() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.dashboard.routes, bot.dashboard.admin;"
+        "print(sorted(m for m in sys.modules if m.startswith(('bot.flows', 'bot.channels',"
+        " 'bot.engine'))))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found == "[]"
+
+
 def test_a_handler_can_release_and_only_the_holder_or_a_supervisor(dash: Dash) -> None:
     _, _, reference = claimed(dash)
     bob, bob_csrf = signed_in(dash.app, "bob")

@@ -322,3 +322,19 @@ def test_other_pages_are_calm_and_accessible(browser: Browser, site: Site) -> No
     page.goto(site.url(f"/dashboard/requests/{reference}/audit"))
     expect(page.get_by_text("Only supervisors can open this page.")).to_be_visible()
     accessible(page)
+
+
+@pytest.mark.parametrize("width", [768, 1280])
+def test_pages_fit_a_tablet_and_a_laptop(browser: Browser, site: Site, width: int) -> None:
+    reference = site.request(language="ur", name="سارا")
+    site.request(person="other", area="thurrock", priority=5)
+    page = browser.new_context(viewport={"width": width, "height": 1000}).new_page()
+    sign_in(page, site, "alice")
+    expect(page.locator(f'tr[data-reference="{reference}"]')).to_be_visible()
+    for path in ("/dashboard", f"/dashboard/requests/{reference}"):
+        page.goto(site.url(path))
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways at {width}px"
+        accessible(page)

@@ -14,11 +14,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlmodel import Session
 
 from bot.storage.db import utc
-from bot.storage.models import StaffSession, StaffUser
+from bot.storage.models import LoginFailure, StaffSession, StaffUser
 
 COOKIE = "fd_session"
 LOGIN_CSRF_COOKIE = "fd_login_csrf"
@@ -89,3 +89,20 @@ def end(session: Session, row: StaffSession, now: datetime) -> None:
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:
     return bool(expected and given) and hmac.compare_digest(expected, given)
+
+
+def forget_stale(session: Session, now: datetime, idle_minutes: int, lockout_minutes: int) -> int:
+    """Delete sessions that can no longer be used and failures that no longer count
+    (the worker runs this), so neither table grows without end."""
+    dead = session.execute(
+        delete(StaffSession).where(
+            or_(
+                StaffSession.ended_at.is_not(None),
+                StaffSession.last_seen < now - timedelta(minutes=idle_minutes),
+            )
+        )
+    ).rowcount
+    old = session.execute(
+        delete(LoginFailure).where(LoginFailure.at < now - timedelta(minutes=lockout_minutes))
+    ).rowcount
+    return dead + old
