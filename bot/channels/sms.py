@@ -49,6 +49,7 @@ router = APIRouter(prefix="/sms", tags=["sms"])
 TWIML = "text/xml"
 SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_ADDRESS = 64
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # Later states win; a late "sent" never overwrites "delivered".
 STATUS_RANK = {
     "queued": 0,
@@ -116,7 +117,7 @@ def parse_inbound(form: FormData) -> TextIn:
 
 def is_phone_number(address: str) -> bool:
     """True for an E.164 number we could call back; not for short codes or names."""
-    if not address.startswith("+"):
+    if not E164.match(address):
         return False
     try:
         return phonenumbers.is_possible_number(phonenumbers.parse(address, None))
