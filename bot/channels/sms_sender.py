@@ -84,6 +84,7 @@ class SmsSender:
         )
 
     def _create(self, address: str, body: str) -> str:
+        """Runs in a worker thread, where the last response (Retry-After) is kept."""
         settings = self.settings
         options: dict[str, Any] = {"to": address, "body": body}
         if settings.twilio_messaging_service_sid:
@@ -92,19 +93,19 @@ class SmsSender:
             options["from_"] = settings.twilio_from
         if settings.public_base_url:
             options["status_callback"] = settings.public_base_url.rstrip("/") + "/sms/status"
-        return str(self.client.messages.create(**options).sid)
-
-    async def send(self, address: str, text: str) -> Sent:
-        body = to_gsm_plain(text)
-        encoding, segments = sms_segments(body)
         try:
-            sid = await asyncio.to_thread(self._create, address, body)
+            return str(self.client.messages.create(**options).sid)
         except (TwilioRestException, TwilioServiceException) as error:
             raise self._verdict(int(error.status or 0), error.code) from None
         except RequestsConnectionError as error:
             if _never_connected(error):
                 raise SendDeferred("connection") from None
             raise
+
+    async def send(self, address: str, text: str) -> Sent:
+        body = to_gsm_plain(text)
+        encoding, segments = sms_segments(body)
+        sid = await asyncio.to_thread(self._create, address, body)
         return Sent(sid, segments, encoding)
 
     def _verdict(self, status: int, code: int | None) -> SendDeferred | SendRefused:
