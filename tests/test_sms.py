@@ -290,8 +290,21 @@ def test_without_twilio_opt_out_handling_we_confirm_stop_and_start(engine: Engin
         assert not is_opted_out(session, texting.vault, PERSON)
 
 
-def test_yes_and_start_are_answers_when_not_opted_out(chat: SmsChat) -> None:
+def test_twilios_own_keyword_match_counts_in_any_language(chat: SmsChat, texting: Engine) -> None:
+    """Advanced Opt-Out may be set up with more words (e.g. Polish "KONIEC"); Twilio
+    then says which kind it matched in OptOutType."""
     chat.send("hi")
+    assert bodies(text(chat.client, "KONIEC", OptOutType="STOP")) == []
+    with Session(texting.db.engine) as session:
+        assert is_opted_out(session, texting.vault, PERSON)
+    assert bodies(text(chat.client, "hi")) == []
+    assert bodies(text(chat.client, "WZNOW", OptOutType="START")) == []
+    with Session(texting.db.engine) as session:
+        assert not is_opted_out(session, texting.vault, PERSON)
+
+
+def test_yes_and_start_are_answers_when_not_opted_out(chat: SmsChat) -> None:
+    assert chat.keys("START") == ["first_contact.greeting", "first_contact.safe_to_text"]
     chat.send("yes")
     assert chat.key == "who.ask"
 

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from bot.channels.sms_keywords import carrier_keyword
+from bot.channels.sms_keywords import Keyword, carrier_keyword
 from bot.channels.sms_replies import delivery_ids, empty_twiml, message_bodies, twiml
 from bot.channels.sms_sender import SmsSender
 from bot.channels.twilio_signature import signed_form
@@ -64,6 +64,7 @@ STATUS_RANK = {
     "canceled": 3,
 }
 OPTED_OUT_ERROR = "21610"
+TWILIO_KEYWORDS: dict[str, Keyword] = {"STOP": "opt_out", "START": "opt_in"}
 
 
 def startup_line(settings: Settings) -> str:
@@ -94,6 +95,9 @@ class TextIn:
     message_sid: str
     body: str
     media: int
+    # Twilio's Advanced Opt-Out names the keywords it matched ("STOP", "START",
+    # "HELP"), including any custom ones (other languages) set in the console.
+    opt_out_type: str = ""
 
 
 def _bad_request(reason: str) -> HTTPException:
@@ -112,7 +116,8 @@ def parse_inbound(form: FormData) -> TextIn:
     media = int(count) if count.isdigit() else 0
     if not media and any(str(key).startswith("MediaUrl") for key in form):
         media = 1
-    return TextIn(sender, sid, str(form.get("Body") or ""), media)
+    opt_out_type = str(form.get("OptOutType") or "").strip().upper()
+    return TextIn(sender, sid, str(form.get("Body") or ""), media, opt_out_type)
 
 
 def is_phone_number(address: str) -> bool:
@@ -137,7 +142,7 @@ def answer_text(engine: Engine, text: TextIn, now: datetime) -> str:
     """The TwiML answer to one inbound text (blocking: runs in a worker thread)."""
     settings = engine.settings
     vault = engine.vault
-    keyword = carrier_keyword(text.body)
+    keyword = carrier_keyword(text.body) or TWILIO_KEYWORDS.get(text.opt_out_type)
     with engine.db.session() as session:
         opted_out = is_opted_out(session, vault, text.sender)
         if keyword == "opt_out":
