@@ -4,6 +4,8 @@ endpoints on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -11,11 +13,15 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.channels import sms
+from bot.channels import sms, sms_replies
 from bot.channels.render import sms_text
+from bot.channels.sms_keywords import OPT_IN_WORDS, OPT_OUT_WORDS
 from bot.channels.sms_replies import MAX_MESSAGE_CHARS, message_bodies
 from bot.engine import Engine
 from bot.outbox import is_opted_out
@@ -25,7 +31,7 @@ from bot.storage.models import (
     OutboundMessage,
     SmsOptOut,
 )
-from bot.text import is_gsm7
+from bot.text import is_gsm7, normalise
 from bot.types import Reply
 from bot.web.app import create_app
 from tests.sms_support import (
@@ -556,3 +562,93 @@ def test_conversations_and_delivery_records_keep_no_phone_number(
     dump = repr(snapshot(texting))
     assert PERSON not in dump and PERSON[1:] not in dump
     assert count(texting, Conversation) == 1 and count(texting, OutboundMessage) == 3
+
+
+def test_simultaneous_deliveries_of_one_text_are_answered_once(
+    chat: SmsChat, texting: Engine
+) -> None:
+    chat.send("hi")
+    sid = new_sid()
+    params = inbound_params("1", sid=sid)
+    answers: list[str] = []
+
+    def deliver() -> None:
+        answers.append(post_signed(chat.client, "/sms/inbound", params).text)
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(answers)) == 1 and len(answers) == 4
+    assert len(deliveries(texting, sid)) == 1
+    assert stored_replies(texting, sid)[-1].key == "who.ask"
+
+
+ids = itertools.count()
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.text(max_size=200),
+            st.sampled_from(["1", "2", "3", "skip", "back", "menu", "yes", "STOP", "START"]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_random_texts_always_get_valid_twiml(sqlite_engine: Engine, steps: list[str]) -> None:
+    client = SmsChat(sms_engine(sqlite_engine)).client
+    sender = f"+4479112{next(ids):05d}"
+    opted_out = False
+    for body in steps:
+        response = text(client, body, sender=sender)
+        messages = bodies(response)  # parses as TwiML
+        said = normalise(body)
+        if said in OPT_OUT_WORDS:
+            opted_out = True
+        elif said in OPT_IN_WORDS and opted_out:
+            opted_out = False
+            assert messages == []
+            continue
+        if opted_out:
+            assert messages == []
+        else:
+            assert messages and all(0 < len(m) <= 1600 for m in messages)
+            assert sms_text(sqlite_engine.error_reply()) not in messages
+
+
+def test_two_deliveries_racing_to_record_one_reply_make_one_record(
+    texting: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both deliveries are held between looking for the record and creating it;
+    only the database's serialisation (one write at a time on SQLite, a lock on
+    the message id on PostgreSQL) keeps the second from creating another."""
+    barrier = threading.Barrier(2, timeout=2)
+    real_segments = sms_replies.sms_segments
+
+    def held(body: str) -> tuple[str, int]:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+        return real_segments(body)
+
+    monkeypatch.setattr(sms_replies, "sms_segments", held)
+    sid, person = new_sid(), texting.vault.person_key("sms", PERSON)
+    results: list[list[int]] = []
+
+    def record() -> None:
+        results.append(
+            sms_replies.delivery_ids(texting.db, person, sid, ["Hello"], sms.received_at())
+        )
+
+    threads = [threading.Thread(target=record) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(deliveries(texting, sid)) == 1
+    assert results[0] == results[1]

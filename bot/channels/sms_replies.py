@@ -16,7 +16,7 @@ import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.render import sms_text
@@ -74,9 +74,13 @@ def delivery_ids(
     """The delivery record of each body: the stored ones on a retry, else new ones.
 
     The first body answers `message_sid`, later ones `message_sid#2`, `#3`...
+    (SQLite runs one write transaction at a time; PostgreSQL takes a lock on
+    the message id, so two deliveries of one text never make two records.)
     """
     names = [message_sid] + [f"{message_sid}#{n}" for n in range(2, len(bodies) + 1)]
     with db.session() as session:
+        if db.is_postgres:  # a retry racing the first delivery waits for its records
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtext(message_sid))))
         found = {
             row.in_reply_to: row
             for row in session.execute(
