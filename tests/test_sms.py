@@ -549,6 +549,11 @@ def test_with_credentials_sms_is_on(texting: Engine, caplog: pytest.LogCaptureFi
     assert TOKEN not in caplog.text and BASE in sms.status_url(texting)
 
 
+def test_on_without_a_public_address_says_every_request_will_be_refused(engine: Engine) -> None:
+    line = sms.startup_line(sms_engine(engine, public_base_url="").settings)
+    assert line == "SMS channel on at /sms/inbound, but refusing every request: set PUBLIC_BASE_URL"
+
+
 def test_a_messaging_service_alone_turns_sms_on(engine: Engine) -> None:
     texting = sms_engine(engine, twilio_from="", twilio_messaging_service_sid="MG" + "1" * 32)
     assert texting.settings.sms_enabled

@@ -16,6 +16,7 @@ used by the worker's outbox.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -223,10 +224,8 @@ def parse_status(form: FormData, reply: str | None) -> StatusReport:
     )
 
 
-class UnknownReports:
-    """How many delivery reports named no message of ours (logged as a count only)."""
-
-    count = 0
+# How many delivery reports named no message of ours (logged as a count only).
+_unknown_reports = itertools.count(1)
 
 
 def record_status(engine: Engine, report: StatusReport, now: datetime) -> bool:
@@ -236,11 +235,16 @@ def record_status(engine: Engine, report: StatusReport, now: datetime) -> bool:
         if report.reply_id is not None:
             row = session.get(OutboundMessage, report.reply_id)
         if row is None and report.message_sid:
-            row = session.execute(
-                select(OutboundMessage)
-                .where(OutboundMessage.channel == "sms")
-                .where(OutboundMessage.provider_id == report.message_sid)
-            ).scalar_one_or_none()
+            row = (
+                session.execute(
+                    select(OutboundMessage)
+                    .where(OutboundMessage.channel == "sms")
+                    .where(OutboundMessage.provider_id == report.message_sid)
+                    .order_by(OutboundMessage.id)
+                )
+                .scalars()
+                .first()
+            )
         if row is None or row.channel != "sms":
             session.commit()
             return False
@@ -265,6 +269,5 @@ async def status(request: Request, now: ArrivedAt) -> Response:
     report = parse_status(form, request.query_params.get("reply"))
     found = await run_in_threadpool(record_status, engine, report, now)
     if not found:
-        UnknownReports.count += 1
-        log.info("delivery reports for unknown messages so far: %d", UnknownReports.count)
+        log.info("delivery reports for unknown messages so far: %d", next(_unknown_reports))
     return Response(empty_twiml(), media_type=TWIML)
