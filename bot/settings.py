@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     content_dir: Path = PROJECT_ROOT / "content"
     locales_dir: Path = PROJECT_ROOT / "locales"
     default_locale: str = "en"
-    shipped_locales: str = Field("en,pl", description="comma-separated locales offered")
+    shipped_locales: str = Field(
+        "en,pl,ro,lt,pt,bg,tr,uk,ur,ar", description="comma-separated locales offered"
+    )
     inactivity_timeout_minutes: int = 30
     retention_days: int = Field(28, description="days a callback request is kept")
     message_retention_hours: int = Field(48, description="hours a handled message id is kept")

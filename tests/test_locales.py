@@ -1,6 +1,10 @@
 """Every translated language end to end: chosen with LANG, a whole callback
 request in that language, its own words for EXIT and danger understood, the
-English words still working, and every SMS within its encoding's budget."""
+English words still working, and every SMS within its encoding's budget.
+
+Each language runs against the engine; one Latin-script, one Cyrillic and one
+right-to-left language also run through each real channel.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,15 @@ from bot.content.catalogs import load_catalogs
 from bot.content.model import RTL_LOCALES, Content
 from bot.engine import Engine
 from bot.settings import PROJECT_ROOT
-from bot.text import sms_segments
+from bot.text import is_gsm7, sms_segments
 from tests.conftest import Chat, make_settings
+from tests.sms_support import SmsChat, sms_engine
 from tests.test_journeys import open_callback
 
 LOCALES = sorted(load_catalogs(PROJECT_ROOT / "locales"))
 BUDGET = {"GSM-7": 2, "UCS-2": 3}
+THROUGH_CHANNELS = ("ro", "uk", "ur")  # Latin, Cyrillic, right-to-left
+LATIN = {"pl", "ro", "lt", "pt", "tr"}
 
 
 @pytest.fixture
@@ -53,9 +60,20 @@ def within_budget(chat: Chat) -> None:
         assert segments <= BUDGET[encoding] * (2 if long_read else 1), (reply.key, segments)
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_a_whole_callback_request_in_each_language(polyglot: Engine, locale: str) -> None:
-    chat = Chat(polyglot, address=f"+4477009002{LOCALES.index(locale):02d}")
+def person(engine: Engine, driver: str, number: str) -> Chat:
+    if driver == "sms":
+        return SmsChat(sms_engine(engine), address=number)
+    return Chat(engine, address=number)
+
+
+CASES = [("engine", loc) for loc in LOCALES] + [("sms", loc) for loc in THROUGH_CHANNELS]
+
+
+@pytest.mark.parametrize(("driver", "locale"), CASES)
+def test_a_whole_callback_request_in_each_language(
+    polyglot: Engine, driver: str, locale: str
+) -> None:
+    chat = person(polyglot, driver, f"+4477009002{LOCALES.index(locale):02d}")
     choose(chat, locale)
     chat.pick("yes")
     chat.pick("me")
@@ -81,12 +99,16 @@ def test_a_whole_callback_request_in_each_language(polyglot: Engine, locale: str
     assert reply.direction == ("rtl" if locale in RTL_LOCALES else "ltr")
     english = polyglot.content.text("callback.confirmed", "en", {"reference": "X"})
     assert polyglot.content.text("callback.confirmed", locale, {"reference": "X"}) != english
+    if driver == "sms":
+        assert all(is_gsm7(m.body) == (locale in LATIN) for m in chat.messages)
 
 
-@pytest.mark.parametrize("locale", LOCALES)
-def test_own_exit_and_danger_words_and_english_ones_work(polyglot: Engine, locale: str) -> None:
+@pytest.mark.parametrize(("driver", "locale"), CASES)
+def test_own_exit_and_danger_words_and_english_ones_work(
+    polyglot: Engine, driver: str, locale: str
+) -> None:
     content = polyglot.content
-    chat = Chat(polyglot, address=f"+4477009003{LOCALES.index(locale):02d}")
+    chat = person(polyglot, driver, f"+4477009003{LOCALES.index(locale):02d}")
     choose(chat, locale)
     own_danger = [w for w in content.words("words.danger", "phrases", locale) if w not in "999 112"]
     assert own_danger, f"{locale} has no danger phrases of its own"

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.channels import simulator
+from bot.channels import simulator, sms
 from bot.dashboard.routes import install as install_dashboard
 from bot.engine import Engine
 from bot.settings import Settings, get_settings
@@ -84,6 +84,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(health)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_dashboard(app)
+
+    log.info(sms.startup_line(settings))
+    if settings.sms_enabled:
+        app.include_router(sms.router)
 
     if simulator_enabled(settings):
         app.include_router(simulator.router)
