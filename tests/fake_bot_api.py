@@ -50,6 +50,7 @@ JSON_FIELDS = {
 class Call:
     method: str
     params: dict[str, Any]
+    result: Any = None
 
 
 @dataclass
@@ -182,7 +183,8 @@ def make_app(state: FakeBotApi) -> Starlette:
             return JSONResponse(body, status_code=401)
         method = request.path_params["method"]
         params = await _params(request)
-        state.calls.append(Call(method, params))
+        call = Call(method, params)
+        state.calls.append(call)
         if state.failures.get(method):
             status, body = state.failures[method].pop(0)
             return JSONResponse(body, status_code=status)
@@ -191,6 +193,7 @@ def make_app(state: FakeBotApi) -> Starlette:
         except ApiError as error:
             body = {"ok": False, "error_code": error.status, "description": error.description}
             return JSONResponse(body, status_code=error.status)
+        call.result = result
         if method == "getUpdates" and not result:
             await asyncio.sleep(0.05)  # a short "long poll"
         return JSONResponse({"ok": True, "result": result})

@@ -70,6 +70,10 @@ COMMANDS = ("start", "help", "menu", "exit", "language", "back")
 MENU_COMMANDS = ("start", "help", "menu", "exit", "language")  # shown in Telegram's menu
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # a link card could show what the chat is about
+# Telegram: about one message a second in one chat (short bursts pass), about
+# thirty a second overall. Read when a limiter is made, so tests can go faster.
+PER_CHAT_RATE = 1.0
+PER_CHAT_BURST = 3
 JOINED = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.RESTRICTED}
 
 
@@ -91,9 +95,9 @@ class ChatRateLimiter(AIORateLimiter):
     429 retry_after) plus about one message a second per private chat, with a
     short burst so a two- or three-part answer is not held back."""
 
-    def __init__(self, max_retries: int = 1, per_chat: float = 1.0, burst: int = 3) -> None:
+    def __init__(self, max_retries: int = 1) -> None:
         super().__init__(max_retries=max_retries)
-        self._per_chat, self._burst = per_chat, burst
+        self._per_chat, self._burst = PER_CHAT_RATE, PER_CHAT_BURST
         self._chats: dict[int, AsyncLimiter] = {}
 
     async def process_request(  # type: ignore[override]
