@@ -32,16 +32,18 @@ _update_ids = itertools.count(1000)
 _callback_ids = itertools.count(1)
 
 
+def next_update_id() -> int:
+    return next(_update_ids)
+
+
 def telegram_engine(engine: Engine, tmp_path: Path, fake: FakeBotApi, **overrides: Any) -> Engine:
     """The same database and content, with Telegram credentials pointing at the fake."""
-    settings = make_settings(
-        tmp_path,
-        engine.settings.database_url,
-        telegram_bot_token=TOKEN,
-        telegram_webhook_secret=SECRET,
-        telegram_api_base_url=fake.base_url,
-        **overrides,
-    )
+    channel = {
+        "telegram_bot_token": TOKEN,
+        "telegram_webhook_secret": SECRET,
+        "telegram_api_base_url": fake.base_url,
+    }
+    settings = make_settings(tmp_path, engine.settings.database_url, **{**channel, **overrides})
     return Engine(settings=settings, content=engine.content, database=engine.db)
 
 
