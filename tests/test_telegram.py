@@ -231,6 +231,19 @@ def test_danger_reply_goes_out_as_html(
     assert call["link_preview_options"] == {"is_disabled": True}
 
 
+def test_formatting_telegram_refuses_falls_back_to_plain_text(
+    tg_engine: Engine, client: TestClient, fake: FakeBotApi
+) -> None:
+    fake.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
+    update = message_update(fake, "help me now")
+    assert post(client, update) == 200
+    [danger] = stored_replies(tg_engine, update["update_id"])
+    refused, plain = fake.called("sendMessage")
+    assert refused["parse_mode"] == "HTML"
+    assert plain["text"] == danger.sms and "parse_mode" not in plain
+    assert rows(tg_engine, TelegramMessage) == 2  # the message and the plain answer
+
+
 def test_a_long_reply_is_split_below_4096_with_buttons_on_the_last_part() -> None:
     lines = [f"Line {n}: " + "word " * 30 + "ünïcödé 🙂" for n in range(120)]
     reply = Reply("k", "x", "\n".join(lines), "en", (Option("a", "A"),))

@@ -223,13 +223,23 @@ async def send_reply(bot: Bot, chat_id: int, reply: Reply) -> list[int]:
     """Send one reply; returns the ids of the messages it became."""
     ids = []
     for text, markup in telegram_messages(reply):
-        message = await bot.send_message(
-            chat_id,
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            link_preview_options=NO_PREVIEW,
-        )
+        try:
+            message = await bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+        except BadRequest as error:
+            # Formatting Telegram would not take must not become silence: the
+            # plain form of the whole reply instead.
+            log.warning("telegram: reply refused (%s); sent as plain text", type(error).__name__)
+            message = await bot.send_message(
+                chat_id, reply.sms, reply_markup=keyboard(reply), link_preview_options=NO_PREVIEW
+            )
+            ids.append(message.message_id)
+            break
         ids.append(message.message_id)
     return ids
 
