@@ -86,6 +86,7 @@ def webhook_ready(settings: Settings) -> bool:
 def quiet_libraries() -> None:
     """httpx logs request URLs (they carry the token); PTB at DEBUG logs message text."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
