@@ -163,6 +163,22 @@ def test_start_up_with_telegram_unreachable_keeps_the_app_running(
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
 
 
+def test_logs_hold_no_text_chat_id_token_or_secret(
+    tg_engine: Engine, fake: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with webhook_client(tg_engine) as client:
+        chat = TelegramChat(tg_engine, client, fake, CHAT)
+        chat.send("hello bluebell")
+        chat.pick("yes")
+        chat.send("marigold")
+        post(client, message_update(fake, "", **NOT_TEXT["photo"]))
+        chat.send("exit")
+    assert caplog.records  # the libraries did log
+    for secret in ("bluebell", "marigold", str(CHAT), TOKEN.split(":")[1], SECRET):
+        assert secret not in caplog.text
+
+
 # ----- dedupe -----------------------------------------------------------------------
 def test_a_repeated_update_is_answered_once(
     tg_engine: Engine, client: TestClient, fake: FakeBotApi
