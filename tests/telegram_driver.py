@@ -179,7 +179,7 @@ class TelegramChat:
 
     def _check_sent(self, mark: int, update: dict[str, Any], repeat: bool) -> None:
         """What went to Telegram is exactly the rendering of the engine's replies."""
-        sent = [c for c in self.fake.since(mark, "sendMessage")]
+        sent = self.fake.since(mark, "sendMessage")
         if "callback_query" in update and not repeat:
             query = update["callback_query"]
             answered = self.fake.since(mark, "answerCallbackQuery")

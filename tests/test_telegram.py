@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from bot import cli
 from bot.channels import telegram
 from bot.channels.telegram import (
     ChatRateLimiter,
@@ -601,6 +602,24 @@ def test_set_webhook_registers_the_secret_updates_and_commands_in_each_language(
     polish = {c["command"]: c["description"] for c in menus[2]["commands"]}
     assert polish["exit"] != menus[1]["commands"][3]["description"]
     assert all(TOKEN not in line and SECRET not in line for line in said)
+
+
+def test_the_command_line_sets_the_webhook(
+    engine: Engine,
+    tmp_path: Path,
+    fake: FakeBotApi,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = telegram_engine(
+        engine, tmp_path, fake, public_base_url="https://frontdoor.example.org"
+    ).settings
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    assert cli.main(["telegram", "set-webhook"]) == 0
+    out = capsys.readouterr().out
+    assert "https://frontdoor.example.org/telegram/webhook" in out
+    assert TOKEN not in out and SECRET not in out
+    assert len(fake.called("setWebhook")) == 1 and len(fake.called("setMyCommands")) == 3
 
 
 def test_set_webhook_refuses_without_a_secret(
