@@ -49,3 +49,13 @@ def test_polish_danger_phrase_and_exit_word(chat: Chat) -> None:
     assert replies[0].key == "words.danger" and "999" in replies[0].sms and "55" in replies[0].sms
     assert replies[0].locale == "pl"
     assert chat.keys("wyjdź") == ["words.exit"]
+
+
+def test_data_phrases_inside_a_text_are_translated_too(chat: Chat) -> None:
+    content = chat.engine.content
+    english = content.reply("local.refuge", "en").sms
+    polish = content.reply("local.refuge", "pl").sms
+    assert "through Compass on 0330 333 7444" in english
+    assert "przez Compass pod numerem 0330 333 7444" in polish and "through" not in polish
+    contexts = {context for context, *_ in content.messages()}
+    assert "services.refuge.phone:data" in contexts and "helplines.ndah.phone:data" not in contexts

@@ -274,10 +274,7 @@ def sms_len_reply(content: Content, entry: Entry, locale: str) -> Reply:
     """The entry as it would be sent, with sample values for its params."""
     params = {name: SAMPLE for name in entry.params}
     rendered = content.reply(entry.key, locale, params, options=[])
-    options = tuple(
-        Option(o.id, content.fill(content.translate(locale, f"{entry.key}.{o.id}:label", o.label)))
-        for o in entry.options
-    )
+    options = tuple(Option(o.id, content.label(entry.key, o.id, locale)) for o in entry.options)
     return Reply(entry.key, rendered.sms, rendered.rich, locale, options)
 
 

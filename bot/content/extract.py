@@ -1,7 +1,8 @@
 """Babel extractor for content YAML (registered as `frontdoor_content`).
 
 Each text becomes a message whose context is its place in content, e.g.
-`callback.voicemail:sms` or `callback.voicemail.yes:label`, so the same
+`callback.voicemail:sms`, `callback.voicemail.yes:label` or, for the data
+phrases used inside texts, `services.refuge.phone:data`, so the same
 English in two places can be translated differently. Option `words` are
 comma-separated lists: translators may add more words than English has.
 """
@@ -19,6 +20,7 @@ TRANSLATOR_NOTES = {
     "rich": "Telegram/web form: **bold** allowed.",
     "label": "Option label: short, shown as a button or numbered line.",
     "words": "Comma-separated words a person may type for this option; add your own.",
+    "data": "A fact used inside other texts (a name, or how to reach a service).",
 }
 
 
@@ -26,7 +28,7 @@ def extract_content(
     fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
 ) -> Iterator[tuple[int, str, tuple[str, str], list[str]]]:
     path = Path(getattr(fileobj, "name", ""))
-    if not path.name or Content.is_data_file(path):
+    if not path.name:
         return
     content = Content(path.parent, None, files=[path])
     for context, english, entry, kind in content.messages():

@@ -22,6 +22,13 @@ PLACEHOLDER = re.compile(r"\{([a-z0-9_.]+)\}")
 ENTRY_FIELDS = {"sms", "rich", "long_read", "params", "options", "weight", "comment"}
 OPTION_FIELDS = {"label", "words", "goto"}
 RTL_LOCALES = {"ar", "fa", "he", "ur", "ps", "yi"}
+# Data fields that are words, not numbers: they sit inside sentences, so they
+# are translated too (context `services.refuge.phone:data`).
+TRANSLATED_DATA = {"services": ("name", "phone"), "helplines": ("name",)}
+DATA_NOTE = (
+    "A fact from content/data used inside other texts, e.g. after 'You can get this help'. "
+    "Keep phone numbers and organisation names; you may add a short explanation in brackets."
+)
 
 
 @dataclass
@@ -65,6 +72,7 @@ class Content:
         self._load()
         self.catalogs: dict[str, Catalog] = load_catalogs(locales_dir) if locales_dir else {}
         self._refs = self._flatten_data()
+        self.data_entries: dict[str, Entry] = self._data_entries()
 
     # ----- loading -------------------------------------------------------
     def _load(self) -> None:
@@ -158,10 +166,36 @@ class Content:
             walk(name, value)
         return refs
 
+    def _data_entries(self) -> dict[str, Entry]:
+        """The data fields named in TRANSLATED_DATA, as entries translators see."""
+        found: dict[str, Entry] = {}
+        for name, fields in TRANSLATED_DATA.items():
+            records = self.data.get(name)
+            if not isinstance(records, dict):
+                continue
+            for record_id, record in records.items():
+                if not isinstance(record, dict):
+                    continue
+                for field_name in fields:
+                    value = record.get(field_name)
+                    if isinstance(value, str) and any(ch.isalpha() for ch in value):
+                        ref = f"{name}.{record_id}.{field_name}"
+                        found[ref] = Entry(
+                            key=ref,
+                            sms=value.strip(),
+                            rich=None,
+                            file=self.data_files[name],
+                            line=line_of(record),
+                            comment=DATA_NOTE,
+                        )
+        return found
+
     # ----- translation units --------------------------------------------
     def messages(self) -> list[tuple[str, str, Entry, str]]:
         """Every translatable string: (context, English, its entry, what it is)."""
-        out: list[tuple[str, str, Entry, str]] = []
+        out: list[tuple[str, str, Entry, str]] = [
+            (f"{ref}:data", entry.sms, entry, "data") for ref, entry in self.data_entries.items()
+        ]
         for key, entry in self.entries.items():
             out.append((f"{key}:sms", entry.sms, entry, "sms"))
             if entry.rich:
@@ -185,26 +219,31 @@ class Content:
             return english
         return catalog.get((context, english)) or english
 
-    def fill(self, text: str, params: dict[str, Any] | None = None) -> str:
+    def fill(self, text: str, params: dict[str, Any] | None = None, locale: str = "en") -> str:
         params = params or {}
 
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name in params:
                 return str(params[name])
+            data = self.data_entries.get(name)
+            if data is not None:
+                return self.translate(locale, f"{name}:data", data.sms)
             return self._refs.get(name, match.group(0))
 
         return PLACEHOLDER.sub(sub, text)
 
     def text(self, key: str, locale: str, params: dict[str, Any] | None = None) -> str:
         entry = self.entries[key]
-        return self.fill(self.translate(locale, f"{key}:sms", entry.sms), params)
+        return self.fill(self.translate(locale, f"{key}:sms", entry.sms), params, locale)
 
     def label(self, key: str, option_id: str, locale: str) -> str:
         option = self.entries[key].option(option_id)
         if option is None:
             raise KeyError(f"{key}.{option_id}")
-        return self.fill(self.translate(locale, f"{key}.{option_id}:label", option.label))
+        return self.fill(
+            self.translate(locale, f"{key}.{option_id}:label", option.label), locale=locale
+        )
 
     def words(self, key: str, option_id: str, locale: str) -> list[str]:
         """Everything a person may type for an option: its label and its synonyms."""
@@ -231,10 +270,10 @@ class Content:
     ) -> Reply:
         """Render one entry in a locale; `options` narrows or orders its options."""
         entry = self.entries[key]
-        sms = self.fill(self.translate(locale, f"{key}:sms", entry.sms), params)
+        sms = self.fill(self.translate(locale, f"{key}:sms", entry.sms), params, locale)
         rich = sms
         if entry.rich:
-            rich = self.fill(self.translate(locale, f"{key}:rich", entry.rich), params)
+            rich = self.fill(self.translate(locale, f"{key}:rich", entry.rich), params, locale)
         ids = options if options is not None else [o.id for o in entry.options]
         labels = option_labels or {}
         rendered = tuple(

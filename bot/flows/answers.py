@@ -58,6 +58,10 @@ def _day_words(locale: str) -> dict[str, int]:
                 continue
             for index, name in names.items():
                 words[normalise(name)] = index
+                # "segunda-feira" is usually typed "segunda": its first word names it too.
+                first, _, rest = normalise(name).partition(" ")
+                if rest:
+                    words.setdefault(first, index)
     for index, code in enumerate(DAY_CODES):
         words[code] = index
     words.update({"tues": 1, "weds": 2, "thur": 3, "thurs": 3})

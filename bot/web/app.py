@@ -22,7 +22,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.channels import simulator, telegram
+from bot.channels import simulator, sms, telegram
 from bot.engine import Engine
 from bot.settings import Settings, get_settings
 
@@ -85,6 +85,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if telegram.webhook_ready(settings):
         app.include_router(telegram.router)
+
+    log.info(sms.startup_line(settings))
+    if settings.sms_enabled:
+        app.include_router(sms.router)
 
     if simulator_enabled(settings):
         app.include_router(simulator.router)

@@ -1,0 +1,126 @@
+"""A turn's replies as TwiML: one <Message>, so the network cannot shuffle them.
+
+Every reply is rendered for SMS (numbered option lines, GSM-7 where a plain
+equivalent exists) and joined, in order, with a blank line between replies.
+Only a text longer than Twilio's 1600-character limit is split, at reply
+boundaries first, then at line breaks, then between words. Each <Message>
+has a delivery record (OutboundMessage, no text kept) named by the inbound
+MessageSid, whose id is in the message's status callback address; a retried
+delivery finds the same records and so gets the same TwiML.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.channels.render import sms_text
+from bot.storage.db import Database
+from bot.storage.models import OutboundMessage
+from bot.text import sms_segments
+from bot.types import Reply
+
+MAX_MESSAGE_CHARS = 1600  # Twilio's limit for one message body
+REPLY_GAP = "\n\n"
+# Characters XML 1.0 cannot carry at all; content never has them, but a
+# TwiML answer must parse whatever happens.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _split_long(text: str, limit: int) -> list[str]:
+    """One reply longer than the limit: whole lines where they fit, else words."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        parts = [line] if len(line) <= limit else textwrap.wrap(line, limit) or [""]
+        for part in parts:
+            candidate = f"{current}\n{part}" if current else part
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                pieces.append(current)
+                current = part
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def message_bodies(replies: Sequence[Reply], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """The SMS bodies for a turn: usually one, never one over `limit` characters."""
+    bodies: list[str] = []
+    current = ""
+    for reply in replies:
+        text = _NOT_XML.sub("", sms_text(reply))
+        for unit in [text] if len(text) <= limit else _split_long(text, limit):
+            candidate = f"{current}{REPLY_GAP}{unit}" if current else unit
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                bodies.append(current)
+                current = unit
+    if current:
+        bodies.append(current)
+    return bodies
+
+
+def delivery_ids(
+    db: Database, person_key: str, message_sid: str, bodies: list[str], now: datetime
+) -> list[int]:
+    """The delivery record of each body: the stored ones on a retry, else new ones.
+
+    The first body answers `message_sid`, later ones `message_sid#2`, `#3`...
+    (SQLite runs one write transaction at a time; PostgreSQL takes a lock on
+    the message id, so two deliveries of one text never make two records.)
+    """
+    names = [message_sid] + [f"{message_sid}#{n}" for n in range(2, len(bodies) + 1)]
+    with db.session() as session:
+        if db.is_postgres:  # a retry racing the first delivery waits for its records
+            session.execute(select(func.pg_advisory_xact_lock(func.hashtext(message_sid))))
+        found = {
+            row.in_reply_to: row
+            for row in session.execute(
+                select(OutboundMessage)
+                .where(OutboundMessage.channel == "sms")
+                .where(OutboundMessage.person_key == person_key)
+                .where(OutboundMessage.in_reply_to.in_(names))
+            ).scalars()
+        }
+        rows = []
+        for name, body in zip(names, bodies, strict=True):
+            row = found.get(name)
+            if row is None:
+                encoding, segments = sms_segments(body)
+                row = OutboundMessage(
+                    channel="sms",
+                    person_key=person_key,
+                    in_reply_to=name,
+                    segments=segments,
+                    encoding=encoding,
+                    status="queued",
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+            rows.append(row)
+        session.flush()
+        ids = [row.id for row in rows if row.id is not None]
+        session.commit()
+    return ids
+
+
+def twiml(bodies: list[str], ids: list[int], status_url: str) -> str:
+    """TwiML with one <Message> per body, each reporting its delivery to `status_url`."""
+    response = MessagingResponse()
+    for body, row_id in zip(bodies, ids, strict=True):
+        response.message(body, action=f"{status_url}?reply={row_id}")
+    return str(response)
+
+
+def empty_twiml() -> str:
+    """An answer that sends nothing (after STOP, or to an opted-out number)."""
+    return str(MessagingResponse())
