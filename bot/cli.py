@@ -1,4 +1,4 @@
-"""The `frontdoor` command: serve, chat, worker, db, content, i18n and users."""
+"""The `frontdoor` command: serve, chat, worker, db, content, telegram, i18n and users."""
 
 from __future__ import annotations
 
@@ -48,6 +48,24 @@ def _i18n(args: argparse.Namespace) -> int:
     return i18n.run(args.action, get_settings(), args.locale)
 
 
+def _telegram_set_webhook(_args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.channels.telegram_setup import set_webhook
+    from bot.content.model import load_content
+
+    settings = get_settings()
+    content = load_content(settings.content_dir, settings.locales_dir)
+    return asyncio.run(set_webhook(settings, content))
+
+
+def _telegram_poll(_args: argparse.Namespace) -> int:
+    from bot.channels.telegram_setup import run_poll
+    from bot.engine import Engine
+
+    return run_poll(Engine(settings=get_settings()))
+
+
 def _users_add(args: argparse.Namespace) -> int:
     from bot.dashboard import admin
 
@@ -86,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     content_sub.add_parser("check", help="prove the content sound").set_defaults(
         func=_content_check
     )
+
+    telegram = sub.add_parser("telegram", help="connect the Telegram bot")
+    telegram_sub = telegram.add_subparsers(dest="telegram_command", required=True)
+    telegram_sub.add_parser(
+        "set-webhook", help="register the webhook, its secret and the command menu"
+    ).set_defaults(func=_telegram_set_webhook)
+    telegram_sub.add_parser(
+        "poll", help="fetch updates here instead (local use, no public address)"
+    ).set_defaults(func=_telegram_poll)
 
     i18n = sub.add_parser("i18n", help="translation catalogs")
     i18n.add_argument("action", choices=("extract", "update", "compile", "status", "init"))

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.channels import simulator, sms
+from bot.channels import simulator, sms, telegram
 from bot.dashboard.routes import install as install_dashboard
 from bot.engine import Engine
 from bot.settings import Settings, get_settings
@@ -67,7 +67,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         if getattr(app.state, "engine", None) is None:
             built = app.state.engine = Engine(settings=settings)
         try:
-            yield
+            async with telegram.lifespan(app, settings):
+                yield
         finally:
             if built is not None:
                 built.db.engine.dispose()
@@ -83,6 +84,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     _add_error_handlers(app)
     app.include_router(health)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if telegram.webhook_ready(settings):
+        app.include_router(telegram.router)
     install_dashboard(app)
 
     log.info(sms.startup_line(settings))

@@ -1,0 +1,263 @@
+"""Every journey of the engine, end to end through /telegram/webhook and the real
+python-telegram-bot Application, on SQLite and PostgreSQL.
+
+The journeys of test_journeys.py and test_global_words.py are imported and run
+with `chat` as a TelegramChat: buttons are pressed where a journey picks an
+option, text is typed elsewhere, and each step checks that what reached the
+(fake) Bot API is exactly the rendering of the engine's replies.
+
+On Telegram the sender is not a phone number, so the callback flow asks for a
+number instead of "may we call this one?". The shared helpers that answer that
+question are swapped for Telegram's (autouse fixture below), and the journeys
+that answer it inline are adapted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.channels import telegram
+from bot.engine import Engine
+from tests import test_global_words, test_journeys
+from tests.fake_bot_api import FakeBotApi, FakeBotApiServer
+from tests.telegram_driver import TelegramChat, telegram_engine, webhook_client
+from tests.test_global_words import (  # noqa: F401 - collected here, run through Telegram
+    test_a_command_the_channel_recognised_wins_over_the_text,
+    test_a_reply_just_inside_the_timeout_carries_on,
+    test_back_with_nowhere_to_go_says_so,
+    test_danger_before_the_first_greeting,
+    test_danger_phrases_get_emergency_guidance_from_any_state,
+    test_exit_in_any_case_with_stray_punctuation_ends_everything,
+    test_help_explains_then_repeats_the_question,
+    test_inactivity_restarts_without_echoing_answers,
+    test_language_word_offers_languages_in_their_own_names,
+    test_menu_and_back_from_inside_a_request,
+)
+from tests.test_journeys import (  # noqa: F401
+    _path_to_flow,
+    details,
+    open_callback,
+    requests,
+    test_a_topic_is_read_and_menu_and_back_work,
+    test_carrier_opt_out_words_are_not_the_bots_commands,
+    test_danger_answer_gives_emergency_guidance_at_once,
+    test_first_contact_is_a_neutral_greeting_then_the_safety_question,
+    test_not_now_says_how_to_come_back_and_the_next_message_starts_afresh,
+    test_refusing_consent_keeps_nothing,
+    test_returning_person_sees_status_changes_times_and_cancels,
+    test_summary_change_returns_to_summary_after_that_section,
+)
+
+SAFE_NUMBER = "07911 120123"  # typed by the person; stored as +447911120123
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotApi]:
+    with FakeBotApiServer() as state:
+        yield state
+
+
+@pytest.fixture
+def tg_engine(engine: Engine, tmp_path: Path, fake: FakeBotApi) -> Engine:
+    return telegram_engine(engine, tmp_path, fake)
+
+
+@pytest.fixture
+def client(tg_engine: Engine) -> Iterator:
+    with webhook_client(tg_engine) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def chat(tg_engine: Engine, client, fake: FakeBotApi) -> TelegramChat:  # noqa: ANN001
+    return TelegramChat(tg_engine, client, fake)
+
+
+# ----- Telegram's answers to "which number is safe?" ----------------------------
+def callback_answers(chat: TelegramChat) -> None:
+    """test_journeys.callback_answers, typing a safe number instead of "yes"."""
+    assert chat.key == "callback.other_number"
+    chat.send(SAFE_NUMBER)
+    assert chat.key == "callback.when"
+    chat.pick("choose")
+    chat.send("Monday and wed")
+    assert chat.key == "callback.window"
+    chat.pick("morning")
+    chat.send("no")  # voicemail
+    chat.send("yes pls")  # text first
+    chat.send("Yse")  # withheld, misspelt
+    chat.pick("wrong_number")
+    chat.send("bluebell")  # code word
+    chat.send("Sam")  # name
+    chat.pick("english")
+    chat.pick("woman")
+    chat.pick("none")
+    chat.pick("essex")
+    chat.send("Colchester")
+    assert chat.key == "callback.urgency_intro" or chat.last[-1].key == "urgency.afraid"
+
+
+def make_request(chat: TelegramChat) -> str:
+    chat.start("me")
+    open_callback(chat)
+    chat.send(SAFE_NUMBER)
+    chat.pick("asap")
+    for _ in range(9):  # voicemail to access needs
+        chat.send("skip")
+    chat.pick("southend")
+    for _ in range(5):
+        chat.send("skip")
+    chat.pick("looks_right")
+    chat.pick("yes")
+    return requests(chat)[0].reference
+
+
+def into_callback(chat: TelegramChat) -> None:
+    chat.start("me")
+    open_callback(chat)
+    chat.send(SAFE_NUMBER)
+    chat.pick("choose")
+
+
+@pytest.fixture(autouse=True)
+def telegram_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The imported journeys call these helpers by module name: use Telegram's.
+    A test types faster than any person: lift the one-a-second pace per chat
+    (test_telegram.py checks that pace on its own)."""
+    monkeypatch.setattr(telegram, "PER_CHAT_RATE", 1000.0)
+    monkeypatch.setattr(test_journeys, "callback_answers", callback_answers)
+    monkeypatch.setattr(test_journeys, "make_request", make_request)
+    monkeypatch.setattr(test_global_words, "into_callback", into_callback)
+
+
+# ----- journeys adapted to a sender that is not a phone number --------------------
+def test_each_audience_gets_its_own_menu(
+    tg_engine: Engine,
+    client,  # noqa: ANN001
+    fake: FakeBotApi,
+) -> None:
+    for n, audience in enumerate(("me", "someone_else", "own_behaviour", "professional")):
+        chat = TelegramChat(tg_engine, client, fake, chat_id=600100 + n)
+        chat.start(audience)
+        assert chat.key == f"menus.{audience}"
+        assert 1 <= len(chat.option_ids()) <= 5
+
+
+def test_reflection_gives_gentle_guidance_and_offers_a_call(chat: TelegramChat) -> None:
+    chat.start("me")
+    for option_id in _path_to_flow(chat, "flow:reflection"):
+        chat.pick(option_id)
+    assert chat.last[0].key == "reflection.intro"
+    while chat.key.startswith("reflection.q_"):
+        chat.pick("yes" if chat.key == "reflection.q_checks" else "no")
+    assert chat.key == "reflection.result_some"
+    assert "can be a form of abuse" in chat.last[-1].sms
+    chat.pick("ask_call")
+    assert chat.key == "callback.other_number"
+
+
+def test_callback_request_with_every_safe_contact_check(chat: TelegramChat) -> None:
+    chat.start("me")
+    chat.send("menu")
+    open_callback(chat)
+    assert [r.key for r in chat.last] == ["callback.intro", "callback.other_number"]
+    callback_answers(chat)
+    replies = chat.pick("yes")  # afraid of being seriously hurt
+    assert replies[0].key == "callback.urgent_reminder" and "999" in replies[0].sms
+    chat.pick("yes")  # getting worse
+    chat.pick("no")
+    chat.pick("yes")  # children
+    assert chat.key == "callback.note"
+    chat.send("Please call after the school run")
+    assert chat.key == "callback.summary"
+    summary = chat.last[-1].sms
+    assert "0123" in summary and "+447911120123" not in summary
+    assert "bluebell" in summary and "Sam" in summary and "Colchester" in summary
+    chat.pick("looks_right")
+    assert chat.key == "callback.consent" and "28 days" in chat.last[-1].sms
+    chat.pick("yes")
+    assert chat.key == "callback.confirmed"
+    [request] = requests(chat)
+    assert request.reference in chat.last[-1].sms
+    assert request.channel == "telegram" and request.route == "me"
+    assert request.area == "colchester" and request.team == "essex_north"
+    assert request.priority == 3 + 2 + 1
+    assert request.voicemail_ok is False and request.text_first_ok is True
+    assert request.withheld_ok is True and request.if_someone_else == "wrong_number"
+    assert request.safe_windows == [
+        {"day": "mon", "start": "09:00", "end": "12:00"},
+        {"day": "wed", "start": "09:00", "end": "12:00"},
+    ]
+    secret = details(chat, request)
+    assert secret["phone"] == "+447911120123" and secret["code_word"] == "bluebell"
+    assert secret["name"] == "Sam" and secret["note"] == "Please call after the school run"
+
+
+def test_telegram_sender_is_asked_for_a_valid_number(chat: TelegramChat) -> None:
+    chat.start("someone_else")
+    open_callback(chat)
+    assert [r.key for r in chat.last] == ["callback.intro", "callback.other_number"]
+    chat.send("12345")
+    assert chat.last[0].key == "callback.number_invalid"
+    chat.send("07911 123 456")
+    assert chat.key == "callback.when"
+    chat.pick("asap")
+    for _ in range(9):  # voicemail to access needs
+        chat.send("skip")
+    chat.pick("thurrock")
+    assert chat.last[0].key == "callback.urgency_intro"
+    for _ in range(5):
+        chat.send("skip")
+    chat.pick("looks_right")
+    chat.pick("yes")
+    [request] = requests(chat)
+    assert request.route == "someone_else" and request.asap is True
+    assert details(chat, request) == {"phone": "+447911123456"}
+    assert request.channel == "telegram" and request.team == "thurrock"
+
+
+def test_own_behaviour_self_referral_skips_victim_urgency_questions(chat: TelegramChat) -> None:
+    chat.start("own_behaviour")
+    open_callback(chat)
+    chat.send(SAFE_NUMBER)
+    chat.pick("asap")
+    for _ in range(9):
+        chat.send("skip")
+    chat.pick("southend")
+    assert chat.key == "callback.note"
+    chat.send("skip")
+    chat.pick("looks_right")
+    chat.pick("yes")
+    [request] = requests(chat)
+    assert request.route == "own_behaviour" and request.priority == 0
+    assert request.team == "southend"
+
+
+def test_professional_asks_for_an_advice_call(chat: TelegramChat) -> None:
+    chat.start("professional")
+    open_callback(chat)
+    chat.send(SAFE_NUMBER)
+    chat.pick("asap")
+    for _ in range(9):
+        chat.send("skip")
+    chat.send("skip")  # area
+    chat.send("skip")  # note
+    assert chat.key == "callback.summary"
+    chat.pick("looks_right")
+    chat.pick("yes")
+    [request] = requests(chat)
+    assert request.route == "professional" and request.area is None
+
+
+def test_without_a_safe_number_menu_leaves_the_request(chat: TelegramChat) -> None:
+    """SMS offers "No number is safe"; on Telegram the number question is typed,
+    so MENU (or BACK) is the way out, and nothing is kept."""
+    chat.start("me")
+    open_callback(chat)
+    assert chat.key == "callback.other_number"
+    chat.send("menu")
+    assert chat.key == "menus.me"
+    assert requests(chat) == []
