@@ -113,3 +113,8 @@ def test_an_incomplete_locale_fails(copy: Path, tmp_path: Path) -> None:
     assert any("[xx] not translated" in p for p in found)
     assert any("[xx] fuzzy" in p for p in found)
     assert any("[xx] placeholders differ in words.too_long:sms" in p for p in found)
+
+
+def test_an_option_id_too_long_for_a_telegram_button_is_found(copy: Path) -> None:
+    found = problems_after(copy, "info/safety.yaml", "    online:\n", "    " + "o" * 65 + ":\n")
+    assert any("info/safety.yaml:" in p and "at most 64" in p for p in found), found

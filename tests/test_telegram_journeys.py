@@ -252,12 +252,15 @@ def test_professional_asks_for_an_advice_call(chat: TelegramChat) -> None:
     assert request.route == "professional" and request.area is None
 
 
-def test_without_a_safe_number_menu_leaves_the_request(chat: TelegramChat) -> None:
+def test_without_a_safe_number_skip_points_to_helplines(chat: TelegramChat) -> None:
     """SMS offers "No number is safe"; on Telegram the number question is typed,
-    so MENU (or BACK) is the way out, and nothing is kept."""
+    so SKIP (which the request's first message explains) leads to the
+    helplines, MENU leaves, and nothing is kept."""
     chat.start("me")
     open_callback(chat)
     assert chat.key == "callback.other_number"
+    chat.send("skip")
+    assert chat.key == "callback.no_number"
     chat.send("menu")
     assert chat.key == "menus.me"
     assert requests(chat) == []

@@ -31,7 +31,8 @@ MAX_DEPTH = 3
 BUDGET = {"GSM-7": 2, "UCS-2": 3}  # segments per message
 LONG_READ_BUDGET = {"GSM-7": 4, "UCS-2": 6}
 SAMPLE = "x" * 12  # stands in for a value the code fills in
-OPTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# Option ids travel as Telegram button data, which holds at most 64 bytes.
+OPTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 WORD_LISTS = "words"  # words.yaml options are word lists, never shown
 CODE_KEY = re.compile(r"""["']([a-z_]+\.[a-z0-9_]*[a-z0-9])["']""")
 
@@ -80,7 +81,11 @@ class Checker:
             self.add(entry, f"{len(entry.options)} options; at most {MAX_OPTIONS}")
         for option in entry.options:
             if not OPTION_ID.match(option.id):
-                self.add(entry, f"option id {option.id!r} must be lower_case_words", option.line)
+                self.add(
+                    entry,
+                    f"option id {option.id!r} must be lower_case_words, at most 64 characters",
+                    option.line,
+                )
             if shown and not is_gsm7(option.label):
                 self.add(entry, f"option {option.id} label is not GSM-7", option.line)
         for text in filter(None, (entry.sms, entry.rich, *(o.label for o in entry.options))):

@@ -168,6 +168,10 @@ def build(content: Content) -> Flow:
             section="number",
             parse=answers.phone_number,
             then="when",
+            # With no safe number (and no "No number is safe" button when the
+            # sender is not a phone), SKIP leads to the helplines.
+            skippable=True,
+            skip_to="no_number",
         ),
         *time_steps(content, hours, then="voicemail", section="times"),
         Choice(
