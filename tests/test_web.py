@@ -81,3 +81,18 @@ def test_unknown_path_is_calm(sqlite_engine: Engine) -> None:
     response = TestClient(create_app(sqlite_engine)).get("/nothing-here")
     assert response.status_code == 404
     assert "Traceback" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "locale", "direction"),
+    [("pl-PL,pl;q=0.9,en;q=0.8", "pl", "ltr"), ("ur", "ur", "rtl"), ("xx, de;q=0.5", "en", "ltr")],
+)
+def test_the_calm_sentence_comes_in_the_browsers_language(
+    sqlite_engine: Engine, accept_language: str, locale: str, direction: str
+) -> None:
+    response = TestClient(create_app(sqlite_engine)).get(
+        "/nothing-here", headers={"accept": "text/html", "accept-language": accept_language}
+    )
+    assert response.status_code == 404
+    assert f'lang="{locale}" dir="{direction}"' in response.text
+    assert sqlite_engine.content.text("web.not_found", locale) in response.text

@@ -8,12 +8,15 @@ either, so errors are logged by type and path only).
 
 from __future__ import annotations
 
+import html
 import logging
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 
+from babel.core import negotiate_locale
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -23,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels import simulator, sms, telegram
+from bot.content.model import Content, load_content
 from bot.dashboard.routes import install as install_dashboard
 from bot.engine import Engine
 from bot.settings import Settings, get_settings
@@ -31,9 +35,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-CALM_ERROR = "Something went wrong on our side. Please try again in a moment."
-CALM_INVALID = "That message could not be read. Please check it and try again."
-CALM_NOT_FOUND = "There is nothing here."
+CALM_ERROR, CALM_INVALID, CALM_NOT_FOUND = "web.error", "web.invalid", "web.not_found"
 
 health = APIRouter()
 
@@ -106,15 +108,34 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _calm(request: Request, status: int, message: str) -> Response:
+@lru_cache(maxsize=1)
+def _content_without_engine() -> Content:
+    settings = get_settings()
+    return load_content(settings.content_dir, settings.locales_dir)
+
+
+def _calm(request: Request, status: int, key: str) -> Response:
+    """One calm sentence from content/web.yaml, in the browser's language if shipped."""
+    engine: Engine | None = getattr(request.app.state, "engine", None)
+    content = engine.content if engine is not None else _content_without_engine()
+    shipped = engine.locales if engine is not None else get_settings().locales
+    locale = _preferred_locale(request.headers.get("accept-language", ""), shipped)
+    reply = content.reply(key, locale, options=[])
     if _wants_html(request):
         page = (
-            '<!doctype html><html lang="en"><meta charset="utf-8">'
+            f'<!doctype html><html lang="{locale}" dir="{reply.direction}"><meta charset="utf-8">'
             '<title>Front Door</title><body style="font-family:sans-serif;margin:2rem">'
-            f"<p>{message}</p></body></html>"
+            f"<p>{html.escape(reply.rich)}</p></body></html>"
         )
         return HTMLResponse(page, status_code=status)
-    return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"error": reply.rich}, status_code=status)
+
+
+def _preferred_locale(header: str, shipped: list[str]) -> str:
+    """The first language in an Accept-Language header that we ship, else English."""
+    wanted = [part.split(";")[0].strip().lower() for part in header.split(",")]
+    codes = [code.replace("_", "-").split("-")[0] for code in wanted if code]
+    return negotiate_locale(codes, shipped) or "en"
 
 
 def _add_error_handlers(app: FastAPI) -> None:
