@@ -480,7 +480,7 @@ def test_every_kind_of_attempt_can_be_recorded_with_notes_sealed(dash: Dash) -> 
         assert response.status_code == 303, (kind, response.text)
         assert dash.request(reference).status == "claimed"
     response = attempt(
-        client, csrf, reference, kind="reached", outcome="referred_idva_marat", notes=""
+        client, csrf, reference, kind="reached", outcome="referred_idva_marac", notes=""
     )
     assert response.status_code == 303
     # Thursday 09:30 is inside their safe windows.
@@ -507,9 +507,9 @@ def test_every_kind_of_attempt_can_be_recorded_with_notes_sealed(dash: Dash) -> 
     for row in rows[: len(plain)]:
         assert row.notes_enc is not None and b"note about" not in row.notes_enc
         assert dash.engine.vault.open(row.notes_enc) == f"note about {row.kind}"
-    assert {e.detail for e in dash.audit("outcome")} == {"referred_idva_marat", "support_given"}
+    assert {e.detail for e in dash.audit("outcome")} == {"referred_idva_marac", "support_given"}
     page = client.get(f"/dashboard/requests/{reference}").text
-    assert "note about no_answer" in page and "Referred to IDVA or MARAT" in page
+    assert "note about no_answer" in page and "Referred to IDVA or MARAC" in page
 
 
 def outbox_rows(dash: Dash) -> list[Outbox]:

@@ -236,13 +236,13 @@ def test_the_request_page_and_recording_every_kind_of_attempt(browser: Browser, 
     expect(page.get_by_text("Recorded: Call back later (new time).")).to_be_visible()
     expect(page.get_by_role("button", name="Claim this request")).to_be_visible()
     page.get_by_role("button", name="Claim this request").click()
-    record(page, "Closed", outcome="Referred to IDVA or MARAT")
+    record(page, "Closed", outcome="Referred to IDVA or MARAC")
     expect(page.get_by_text("Recorded: Closed.")).to_be_visible()
     expect(page.get_by_text("This request is closed.")).to_be_visible()
     history = page.locator("section", has=page.get_by_role("heading", name="Attempts so far"))
     expect(history.locator("tbody tr")).to_have_count(9)
     expect(history).to_contain_text("tried: Wrong number")
-    expect(history).to_contain_text("Referred to IDVA or MARAT")
+    expect(history).to_contain_text("Referred to IDVA or MARAC")
     accessible(page)
 
 

@@ -33,7 +33,7 @@ KINDS = (
 )
 OUTCOMES = (
     "support_given",
-    "referred_idva_marat",
+    "referred_idva_marac",
     "refuge",
     "community_support",
     "children_young_people",
