@@ -270,3 +270,17 @@ def test_no_answer_after_sending_is_never_sent_again(texting: Engine, silent_ser
     row = outbox_row(texting)
     assert (row.status, row.last_error) == ("failed", "ReadTimeout")
     assert deliver(texting, sender, now + timedelta(days=1)).sent == 0
+
+
+def test_a_send_logs_no_number_text_or_account(
+    texting: Engine, silent_server: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    now = datetime.now(UTC)
+    queue(texting, now, "Hello from a secret place")
+    sender = SmsSender(texting.settings, http_client=Loopback(silent_server, timeout=0.5))
+    deliver(texting, sender, now)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "outbox send" in logged  # the failure is logged, by its type
+    assert NUMBER not in logged and "7700900321" not in logged
+    assert "secret place" not in logged and "AC" + "0" * 32 not in logged

@@ -16,6 +16,7 @@ this sender only says how one attempt went, in the outbox's terms:
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from typing import Any
 
@@ -77,6 +78,9 @@ class SmsSender:
     channel = "sms"
 
     def __init__(self, settings: Settings, http_client: HttpClient | None = None) -> None:
+        # Twilio's client logs each request's URL and headers at INFO; our logs
+        # keep to outcomes (error types and counts).
+        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
         self.settings = settings
         self.http = _LastResponse(http_client or TwilioHttpClient(timeout=TIMEOUT_SECONDS))
         self.client = Client(
