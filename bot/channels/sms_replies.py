@@ -12,14 +12,13 @@ delivery finds the same records and so gets the same TwiML.
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.render import sms_text
+from bot.channels.render import sms_text, split_to_fit
 from bot.storage.db import Database
 from bot.storage.models import OutboundMessage
 from bot.text import sms_segments
@@ -32,31 +31,13 @@ REPLY_GAP = "\n\n"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _split_long(text: str, limit: int) -> list[str]:
-    """One reply longer than the limit: whole lines where they fit, else words."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        parts = [line] if len(line) <= limit else textwrap.wrap(line, limit) or [""]
-        for part in parts:
-            candidate = f"{current}\n{part}" if current else part
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                pieces.append(current)
-                current = part
-    if current:
-        pieces.append(current)
-    return pieces
-
-
 def message_bodies(replies: Sequence[Reply], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """The SMS bodies for a turn: usually one, never one over `limit` characters."""
     bodies: list[str] = []
     current = ""
     for reply in replies:
         text = _NOT_XML.sub("", sms_text(reply))
-        for unit in [text] if len(text) <= limit else _split_long(text, limit):
+        for unit in split_to_fit(text, lambda piece: len(piece) <= limit):
             candidate = f"{current}{REPLY_GAP}{unit}" if current else unit
             if len(candidate) <= limit:
                 current = candidate

@@ -53,7 +53,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.render import rich_html
+from bot.channels.render import rich_html, split_to_fit
 from bot.channels.telegram_wipe import remember, wipe
 from bot.engine import Engine
 from bot.outbox import SendDeferred, SendRefused, Sent
@@ -171,38 +171,10 @@ def _utf16(text: str) -> int:
 
 
 def _pieces(reply: Reply, limit: int) -> list[str]:
-    """The reply's rich text cut at line breaks (then spaces) so each piece fits."""
-
-    def fits(text: str) -> bool:
-        return _utf16(rich_html(replace(reply, rich=text))) <= limit
-
-    if fits(reply.rich):
-        return [reply.rich]
-    pieces: list[str] = []
-    current = ""
-    for line in reply.rich.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if fits(candidate):
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        current = ""
-        for word in line.split(" "):
-            candidate = f"{current} {word}" if current else word
-            if fits(candidate):
-                current = candidate
-                continue
-            if current:
-                pieces.append(current)
-            while not fits(word):  # a "word" longer than a message: cut it
-                cut = limit // 8
-                pieces.append(word[:cut])
-                word = word[cut:]
-            current = word
-    if current:
-        pieces.append(current)
-    return [p for p in pieces if p.strip()]
+    """The reply's rich text cut so each piece, as Telegram HTML, fits."""
+    return split_to_fit(
+        reply.rich, lambda text: _utf16(rich_html(replace(reply, rich=text))) <= limit
+    )
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
