@@ -42,6 +42,18 @@ def _content_check(_args: argparse.Namespace) -> int:
     return run_check(get_settings())
 
 
+def _safety_train(_args: argparse.Namespace) -> int:
+    from bot.safety.commands import run_train
+
+    return run_train(get_settings())
+
+
+def _safety_eval(args: argparse.Namespace) -> int:
+    from bot.safety.commands import run_eval
+
+    return run_eval(get_settings(), show=args.show)
+
+
 def _i18n(args: argparse.Namespace) -> int:
     from bot.content import i18n
 
@@ -104,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     content_sub.add_parser("check", help="prove the content sound").set_defaults(
         func=_content_check
     )
+
+    safety = sub.add_parser("safety", help="the safety screen's classifier and measures")
+    safety_sub = safety.add_subparsers(dest="action", required=True)
+    safety_sub.add_parser(
+        "train", help="rebuild bot/safety/model.npz from tests/data/safety/train"
+    ).set_defaults(func=_safety_train)
+    evaluate = safety_sub.add_parser("eval", help="recall and false alarms on the held-out split")
+    evaluate.add_argument("--show", action="store_true", help="list each miss and false alarm")
+    evaluate.set_defaults(func=_safety_eval)
 
     telegram = sub.add_parser("telegram", help="connect the Telegram bot")
     telegram_sub = telegram.add_subparsers(dest="telegram_command", required=True)

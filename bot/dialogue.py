@@ -22,7 +22,10 @@ class RequestPort(Protocol):
     """What flows may do with callback requests (implemented by storage)."""
 
     def open_request(self) -> dict[str, Any] | None: ...
-    def create(self, route: str, answers: dict[str, Any], priority: int) -> str: ...
+    def create(
+        self, route: str, answers: dict[str, Any], priority: int, flags: list[str]
+    ) -> str: ...
+    def flag(self, codes: list[str], urgent_priority: int) -> bool: ...
     def change_times(self, asap: bool, windows: list[dict[str, str]]) -> bool: ...
     def cancel(self) -> bool: ...
 
@@ -36,6 +39,7 @@ class Facts:
     now: datetime
     retention_days: int
     shipped_locales: list[str]
+    urgent_priority: int = 3  # a request flagged by the safety screen gets at least this
 
 
 class Dialogue:
@@ -71,6 +75,11 @@ class Dialogue:
     @property
     def editing(self) -> bool:
         return bool(self.answers.get("_editing"))
+
+    @property
+    def safety_codes(self) -> list[str]:
+        """Signals and risk indicators the safety screen found in this conversation."""
+        return list(self.slots.get("_safety", []))
 
     @property
     def audience(self) -> str | None:

@@ -26,6 +26,7 @@ from bot.dialogue import Dialogue, Facts
 from bot.flows import build_flows
 from bot.flows.base import Ask, Choice, Flow, Step
 from bot.global_words import GlobalWords
+from bot.safety import NOTHING, Screening, shared_screen
 from bot.matching import match_option, option_number, word_forms
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
@@ -93,12 +94,28 @@ class Engine:
         self.locales = self.settings.locales
         self.flows: dict[str, Flow] = build_flows(self.content, self.locales)
         self.words = GlobalWords(self.content, self.locales)
+        self.screen = shared_screen(
+            self.settings.content_dir / "safety",
+            tuple(self.locales),
+            self._native_danger_phrases(),
+        )
         self.timeout = timedelta(minutes=self.settings.inactivity_timeout_minutes)
         service = self.content.data.get("service", {})
         self.reference_prefix = str(service.get("reference_prefix", "FD"))
         areas = self.content.data.get("areas", {}).get("areas", {})
         self.teams = {area_id: area.get("team") for area_id, area in areas.items()}
         self._word_cache: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
+
+    def _native_danger_phrases(self) -> dict[str, list[str]]:
+        """Each language's own translated danger phrases (English ones removed:
+        the English pattern file covers those), for the safety screen."""
+        english = set(self.content.words("words.danger", "phrases", "en"))
+        return {
+            locale: [
+                w for w in self.content.words("words.danger", "phrases", locale) if w not in english
+            ]
+            for locale in self.locales
+        }
 
     # ----- the transaction around one message ----------------------------
     def handle(self, inbound: Inbound) -> list[Reply]:
@@ -202,6 +219,7 @@ class Engine:
                     now=now,
                     retention_days=self.settings.retention_days,
                     shipped_locales=self.locales,
+                    urgent_priority=self.settings.urgent_priority,
                 ),
                 requests,
             )
@@ -232,10 +250,14 @@ class Engine:
     # ----- what the message means -----------------------------------------
     def converse(self, d: Dialogue, inbound: Inbound, timed_out: bool) -> None:
         said = normalise(inbound.text or "")
-        if self.words.is_danger(said):
-            d.say("words.danger")
-            return
         command = inbound.command or (self.words.command(said) if inbound.choice is None else None)
+        typed = inbound.choice is None and inbound.command is None and command is None
+        screening = self.screen.read(inbound.text or "", d.locale) if typed else NOTHING
+        if screening.codes:
+            self._remember(d, screening)
+        if screening.signals:
+            self._answer_signals(d, inbound, said, screening, timed_out)
+            return
         if command == "exit":
             self._reset(d)
             d.say("words.exit", action="quick_exit")
@@ -255,6 +277,48 @@ class Engine:
             self._command(d, command)
             return
         self._answer(d, inbound, said, command == "skip")
+
+    # ----- what the safety screen found ----------------------------------
+    def _remember(self, d: Dialogue, screening: Screening) -> None:
+        """Keep the codes (never the words) for a callback request; an open
+        request gets them at once, and a signal makes it urgent."""
+        codes = sorted(set(d.slots.get("_safety", [])) | set(screening.codes))
+        d.slots["_safety"] = codes
+        d.requests.flag(screening.codes, d.facts.urgent_priority)
+
+    def _answer_signals(
+        self, d: Dialogue, inbound: Inbound, said: str, screening: Screening, timed_out: bool
+    ) -> None:
+        """Emergency guidance first, then the one reply the signal needs, in the
+        language the message was written in; a free-text answer is still kept."""
+        language = screening.language if screening.language in self.locales else d.locale
+        fresh = (d.flow, d.state) == NEW or timed_out
+        if fresh:
+            codes = d.slots.get("_safety", [])
+            self._reset(d)
+            d.slots["_safety"] = codes
+            d.locale = language
+        if screening.has("danger_now"):
+            d.replies.append(self.content.reply("words.danger", language, options=[]))
+        follow = screening.follow_up
+        if fresh:
+            if follow:
+                self._go(d, Location("support", follow))
+            return
+        step = self.flows[d.flow].steps[d.state]
+        if step.keeps_disclosure and isinstance(step, Ask):
+            if follow:
+                d.replies.append(self.content.reply(f"signals.{follow}", language, options=[]))
+            self._answer(d, inbound, said, skip=False)
+            return
+        if follow and d.flow != "callback":
+            self._push(d, Location(d.flow, d.state))
+            self._go(d, Location("support", follow))
+            return
+        if follow:
+            d.replies.append(self.content.reply(f"signals.{follow}", language, options=[]))
+        d.say("signals.were_asking")
+        self._reprompt(d)
 
     def _begin(self, d: Dialogue, command: str | None) -> None:
         if command == "language":

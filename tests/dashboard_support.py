@@ -70,6 +70,7 @@ def make_request(
     priority: int = 0,
     route: str = "me",
     person: str = "person-1",
+    flags: list[str] | None = None,
     **answers: Any,
 ) -> str:
     """A confirmed request, made through the same RequestStore the bot uses."""
@@ -84,7 +85,7 @@ def make_request(
             engine.reference_prefix,
             engine.teams,
         )
-        reference = store.create(route, {**SAFE_ANSWERS, **answers}, priority)
+        reference = store.create(route, {**SAFE_ANSWERS, **answers}, priority, flags)
         session.commit()
     return reference
 

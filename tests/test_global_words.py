@@ -47,7 +47,9 @@ def test_danger_phrases_get_emergency_guidance_from_any_state(chat: Chat, text: 
     assert replies[0].key == "words.danger"
     assert "999" in replies[0].sms and "55" in replies[0].sms
     assert "emergencySMS" in replies[0].sms and "BSL" in replies[0].sms
-    assert len(replies) == 1  # nothing stands in front of it, nothing after it
+    # Nothing stands in front of it; after it, where we were, so the next
+    # message is never silently taken as an answer to a question not in view.
+    assert [r.key for r in replies[1:]] == ["signals.were_asking", "callback.days"]
     chat.send("mon")  # the conversation carries on where it was
     assert where == "callback.days" and chat.key == "callback.window"
 

@@ -110,7 +110,8 @@ def test_own_exit_and_danger_words_and_english_ones_work(
     content = polyglot.content
     chat = person(polyglot, driver, f"+4477009003{LOCALES.index(locale):02d}")
     choose(chat, locale)
-    own_danger = [w for w in content.words("words.danger", "phrases", locale) if w not in "999 112"]
+    english = content.words("words.danger", "phrases", "en")
+    own_danger = [w for w in content.words("words.danger", "phrases", locale) if w not in english]
     assert own_danger, f"{locale} has no danger phrases of its own"
     replies = chat.send(f"... {own_danger[0]} ...")
     assert replies[0].key == "words.danger" and replies[0].locale == locale

@@ -2,8 +2,8 @@
 
 Checks schema, every reference (data, params, keys named in code, gotos,
 flow steps), reachability and dead ends, the SMS character set and segment
-budget, and every shipped locale: complete, nothing fuzzy, placeholders kept,
-within its own encoding's budget. Prints `file:line: problem` and exits 1 on
+budget, every shipped locale: complete, nothing fuzzy, placeholders kept,
+within its own encoding's budget, and the safety pattern files (bot/safety/check). Prints `file:line: problem` and exits 1 on
 any problem; lists placeholders that the service must still confirm.
 """
 
@@ -21,6 +21,7 @@ from bot.content.model import PLACEHOLDER, Content, Entry, load_content
 from bot.flows import FLOW_NAMES, build_flows
 from bot.flows.base import Choice, Flow
 from bot.flows.info import info_keys
+from bot.safety.check import check_patterns
 from bot.settings import PROJECT_ROOT, Settings
 from bot.text import is_gsm7, sms_segments
 from bot.types import Option, Reply
@@ -152,8 +153,8 @@ class Checker:
                 entry = self.content.entries.get(flow.steps[state].key)
                 if entry:
                     self.add(entry, f"flow {flow.name} state {state} is a dead end")
-        if flow.name == "info":
-            return  # info reachability is checked from the audience menus
+        if flow.name in ("info", "support"):
+            return  # info: checked from the audience menus; support: entered per signal
         seen, queue = {flow.initial}, deque([flow.initial])
         while queue:
             for dest in graph.get(queue.popleft(), []):
@@ -167,7 +168,9 @@ class Checker:
                     self.add(entry, f"flow {flow.name} state {state} can never be reached")
 
     def _check_flows_reached(self, flows: dict[str, Flow]) -> None:
-        targeted = {"first_contact", "language"}  # the start, and the LANGUAGE word
+        # The start, the LANGUAGE word, and the safety screen's replies (each
+        # support step is entered by the engine when its signal is raised).
+        targeted = {"first_contact", "language", "support"}
         for flow in flows.values():
             for dests in flow.targets().values():
                 for dest in dests:
@@ -300,6 +303,8 @@ def check(settings: Settings) -> tuple[list[Problem], list[str], Content]:
         return checker.problems, checker.unconfirmed(), content
     checker.check_flows(flows)
     checker.check_locales()
+    for path, line, message in check_patterns(settings.content_dir / "safety", settings.locales):
+        checker.problems.append(Problem(path, line, f"safety: {message}"))
     return checker.problems, checker.unconfirmed(), content
 
 

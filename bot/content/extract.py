@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from bot.content.model import Content
+from bot.content.model import PATTERN_FOLDER, Content
 
 TRANSLATOR_NOTES = {
     "sms": "SMS form: plain text, keep it short (2 SMS at most).",
@@ -28,7 +28,7 @@ def extract_content(
     fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
 ) -> Iterator[tuple[int, str, tuple[str, str], list[str]]]:
     path = Path(getattr(fileobj, "name", ""))
-    if not path.name:
+    if not path.name or path.parent.name == PATTERN_FOLDER:
         return
     content = Content(path.parent, None, files=[path])
     for context, english, entry, kind in content.messages():

@@ -64,7 +64,7 @@ class Content:
         self, root: Path, locales_dir: Path | None = None, files: list[Path] | None = None
     ) -> None:
         self.root = root
-        self.files = sorted(files) if files is not None else sorted(root.rglob("*.yaml"))
+        self.files = sorted(files) if files is not None else text_files(root)
         self.entries: dict[str, Entry] = {}
         self.data: dict[str, Any] = {}
         self.data_files: dict[str, Path] = {}
@@ -288,6 +288,14 @@ class Content:
             action=action,
             direction="rtl" if locale.split("_")[0] in RTL_LOCALES else "ltr",
         )
+
+
+PATTERN_FOLDER = "safety"  # per-language safety patterns: not texts, never translated
+
+
+def text_files(root: Path) -> list[Path]:
+    """Every content YAML file but the safety patterns (bot/safety reads those)."""
+    return sorted(p for p in root.rglob("*.yaml") if p.parent.name != PATTERN_FOLDER)
 
 
 def load_content(root: Path, locales_dir: Path | None) -> Content:

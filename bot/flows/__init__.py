@@ -1,13 +1,23 @@
 """Every conversation flow, built once at start-up from its module and content.
 
 To find a journey, open its module here: first_contact, who, info (menus
-and topics from content/info), reflection, callback, my_request, language.
+and topics from content/info), reflection, callback, my_request, language,
+support (what follows a crisis, child or harm-risk signal).
 """
 
 from __future__ import annotations
 
 from bot.content.model import Content
-from bot.flows import callback, first_contact, info, language, my_request, reflection, who
+from bot.flows import (
+    callback,
+    first_contact,
+    info,
+    language,
+    my_request,
+    reflection,
+    support,
+    who,
+)
 from bot.flows.base import Flow
 
 FLOW_NAMES = (
@@ -18,6 +28,7 @@ FLOW_NAMES = (
     "callback",
     "my_request",
     "language",
+    "support",
 )
 
 
@@ -30,5 +41,6 @@ def build_flows(content: Content, locales: list[str]) -> dict[str, Flow]:
         callback.build(content),
         my_request.build(content),
         language.build(locales),
+        support.build(),
     ]
     return {flow.name: flow for flow in flows}

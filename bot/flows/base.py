@@ -58,6 +58,9 @@ class Step:
     passes_to: str | None = None  # where the step leads when it does not apply
     skippable: bool = False  # may the person answer SKIP
     after_prompt: Callable[[Dialogue], None] | None = None  # runs after the prompt is made
+    # Free text that may carry a disclosure (the note): a message the safety
+    # screen flags is still kept as the answer here, never swallowed.
+    keeps_disclosure: bool = False
 
     def is_choice(self) -> bool:
         return False

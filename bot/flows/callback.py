@@ -20,6 +20,7 @@ from bot.flows import answers
 from bot.flows.base import Ask, Choice, Flow, Step
 from bot.flows.language import own_name
 from bot.flows.safe_times import Hours, describe, time_steps
+from bot.safety.patterns import SIGNALS
 
 NAME = "callback"
 YES_NO = ("yes", "no")
@@ -55,6 +56,11 @@ def _pick_language(d: Dialogue, option: str) -> None:
 
 def _urgency_applies(d: Dialogue) -> bool:
     return route(d) in ("me", "someone_else")
+
+
+def _adult_question_applies(d: Dialogue) -> bool:
+    """No pregnancy question for someone the safety screen found to be a child."""
+    return _urgency_applies(d) and "child" not in d.safety_codes
 
 
 def _start(d: Dialogue) -> None:
@@ -93,7 +99,10 @@ def _confirm(d: Dialogue, option: str) -> None:
         return
     a = {k: v for k, v in d.answers.items() if not k.startswith("_")}
     priority = sum(int(v) for k, v in a.items() if k.startswith("urgency_") and isinstance(v, int))
-    d.answers["_reference"] = d.requests.create(route(d), a, priority)
+    flags = d.safety_codes
+    if any(code in SIGNALS for code in flags):
+        priority = max(priority, d.facts.urgent_priority)
+    d.answers["_reference"] = d.requests.create(route(d), a, priority, flags)
 
 
 def _confirmation_params(content: Content):  # noqa: ANN202
@@ -131,7 +140,7 @@ def _urgency_steps(content: Content, then: str) -> list[Step]:
                 f"urgency.{name}",
                 routes={"yes": onwards, "no": onwards},
                 on_pick=keep,
-                applies=_urgency_applies,
+                applies=_adult_question_applies if name == "pregnant" else _urgency_applies,
                 skippable=True,
                 passes_to=onwards,
                 section="urgency",
@@ -217,6 +226,7 @@ def build(content: Content) -> Flow:
             "someone_else_other",
             "callback.someone_else_other",
             slot="if_someone_else_note",
+            keeps_disclosure=True,
             section="contact",
             skippable=True,
             parse=answers.free_text(200),
@@ -292,6 +302,7 @@ def build(content: Content) -> Flow:
             "access_other",
             "callback.access_other",
             slot="access_note",
+            keeps_disclosure=True,
             section="about",
             skippable=True,
             parse=answers.free_text(200),
@@ -325,6 +336,7 @@ def build(content: Content) -> Flow:
             "note",
             "callback.note",
             slot="note",
+            keeps_disclosure=True,
             section="note",
             skippable=True,
             parse=answers.free_text(500),

@@ -59,6 +59,11 @@ class CallbackRequest(SQLModel, table=True):
     interpreter: bool = False
     handler_gender: str | None = Field(default=None, max_length=10)
     priority: int = 0  # sum of urgency weights; higher is more urgent
+    # The safety screen's codes for what the person wrote (danger_now, crisis,
+    # child, harm_risk, and risk indicators such as strangulation); never words.
+    safety_flags: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
     asap: bool = True
     safe_windows: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     voicemail_ok: bool | None = None

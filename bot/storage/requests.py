@@ -20,6 +20,7 @@ from bot.storage.models import CallbackRequest
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 OPEN_STATUSES = ("open", "claimed")
+SIGNAL_CODES = ("danger_now", "crisis", "child", "harm_risk")  # the screen's signals
 PERSONAL = (
     "phone",
     "name",
@@ -86,7 +87,10 @@ class RequestStore:
             "safe_windows": list(found.safe_windows or []),
         }
 
-    def create(self, route: str, answers: dict[str, Any], priority: int) -> str:
+    def create(
+        self, route: str, answers: dict[str, Any], priority: int, flags: list[str] | None = None
+    ) -> str:
+        """A confirmed request; `flags` are the safety screen's codes (never words)."""
         reference = self._unused_reference()
         area = answers.get("area")
         request = CallbackRequest(
@@ -100,6 +104,7 @@ class RequestStore:
             interpreter=bool(answers.get("interpreter")),
             handler_gender=answers.get("handler_gender"),
             priority=priority,
+            safety_flags=sorted(set(flags or [])),
             asap=bool(answers.get("asap", True)),
             safe_windows=answers.get("windows") or [],
             voicemail_ok=answers.get("voicemail"),
@@ -133,6 +138,20 @@ class RequestStore:
         if found is None:
             return False
         found.asap, found.safe_windows, found.updated_at = asap, list(windows), self.now
+        self.session.add(found)
+        return True
+
+    def flag(self, codes: list[str], urgent_priority: int) -> bool:
+        """Add safety codes to the person's open request; a signal makes it urgent."""
+        found = self._find_open()
+        if found is None or not codes:
+            return False
+        merged = sorted(set(found.safety_flags or []) | set(codes))
+        if merged != list(found.safety_flags or []):
+            found.safety_flags = merged
+            found.updated_at = self.now
+        if any(c in SIGNAL_CODES for c in codes):
+            found.priority = max(found.priority, urgent_priority)
         self.session.add(found)
         return True
 

@@ -1,0 +1,429 @@
+"""Safety patterns: phrases written as data, one file per language, matched
+against a message's words with negation and past-time read around them.
+
+A pattern file (content/safety/LANG.yaml) lists groups; each group names the
+signal it raises (and/or a risk indicator code for the handlers) and the
+phrases that raise it. The phrase syntax is in content/safety/README.md:
+
+    he|she|they ~2 at (the) door|window      alternatives, optional word, gap
+    strangl*                                 any word starting with "strangl"
+    i am <10-17> !weeks|months               a number in a range; a word that must not follow
+    =hitting                                 this spelling only, not every form
+
+Words are compared by their base form in the file's language (Snowball), with
+stretched letters squeezed, so "hittin", "hitting" and "hits" all meet "hit".
+A match is dropped when a negation word comes just before it or inside a gap
+("he is not here"), and lowered to its indicator alone when the same clause
+speaks of the past ("he choked me years ago").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bot.content.loader import line_of, read_yaml
+from bot.safety.stems import Stems
+from bot.safety.tokens import clauses, squeeze
+
+SIGNALS = ("danger_now", "crisis", "child", "harm_risk")
+INDICATORS = (
+    "strangulation",
+    "threats_to_kill",
+    "weapon",
+    "separation",
+    "stalking",
+    "sexual_violence",
+    "pregnancy",
+    "escalation",
+    "children_harmed",
+)
+FILE_FIELDS = frozenset(
+    {
+        "language",
+        "stemmer",
+        "negations",
+        "negation_window",
+        "negation_reversers",
+        "past",
+        "present",
+        "clause_breaks",
+        "spellings",
+        "patterns",
+    }
+)
+GROUP_FIELDS = frozenset({"signal", "indicator", "phrases", "examples", "negated", "comment"})
+
+
+class PatternError(ValueError):
+    """A phrase or file that cannot be read; the content check reports it."""
+
+
+# ----- one word position of a phrase -----------------------------------------
+@dataclass(frozen=True, slots=True)
+class Alt:
+    literal: str  # squeezed normalised word, or prefix
+    key: str  # its stem key (literals only)
+    prefix: bool
+    exact: bool = False  # `=word`: this spelling only, not every form of it
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    alts: tuple[Alt, ...] = ()
+    optional: bool = False
+    gap: int = 0  # > 0: up to this many other words
+    number: tuple[int, int] | None = None
+    absent: bool = False  # `!a|b`: the next word is none of these (or there is none)
+    norms: frozenset[str] = frozenset()  # made from `alts` for quick look-ups
+    keys: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, alts: tuple[Alt, ...], optional: bool = False, absent: bool = False) -> Slot:
+        return cls(
+            alts,
+            optional,
+            absent=absent,
+            norms=frozenset(a.literal for a in alts if not a.prefix),
+            keys=frozenset(a.key for a in alts if not a.prefix and not a.exact),
+            prefixes=tuple(a.literal for a in alts if a.prefix),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    norm: str  # squeezed normalised word
+    key: str  # squeezed stem
+
+
+@dataclass
+class Phrase:
+    text: str
+    slots: tuple[Slot, ...]
+    group: Group | None
+
+
+class PhraseIndex:
+    """Phrases indexed by the words a match can start with, so a message is
+    checked only against phrases that can begin at each of its words."""
+
+    def __init__(self, phrases: list[Phrase]) -> None:
+        self.by_key: dict[str, list[Phrase]] = defaultdict(list)
+        self.by_norm: dict[str, list[Phrase]] = defaultdict(list)
+        self.by_prefix: dict[str, list[tuple[str, Phrase]]] = defaultdict(list)
+        self.numbers: list[Phrase] = []
+        for phrase in phrases:
+            self._add(phrase, phrase.slots)
+
+    def _add(self, phrase: Phrase, slots: tuple[Slot, ...]) -> None:
+        first = slots[0]
+        if first.optional:  # index both ways: with the optional word and without it
+            self._add(phrase, (replace(first, optional=False), *slots[1:]))
+            self._add(phrase, slots[1:])
+            return
+        if first.number is not None:
+            self.numbers.append(phrase)
+            return
+        for alt in first.alts:
+                if alt.prefix:
+                    self.by_prefix[alt.literal[:1]].append((alt.literal, phrase))
+                elif alt.exact:
+                    self.by_norm[alt.literal].append(phrase)
+                else:
+                    self.by_key[alt.key].append(phrase)
+                    self.by_norm[alt.literal].append(phrase)
+
+    def candidates(self, token: Token) -> list[Phrase]:
+        found = self.by_key.get(token.key, []) + self.by_norm.get(token.norm, [])
+        for prefix, phrase in self.by_prefix.get(token.norm[:1], ()):
+            if token.norm.startswith(prefix) or token.key.startswith(prefix):
+                found.append(phrase)
+        if token.key[:1] != token.norm[:1]:
+            for prefix, phrase in self.by_prefix.get(token.key[:1], ()):
+                if token.key.startswith(prefix):
+                    found.append(phrase)
+        return found
+
+    def matches(self, tokens: list[Token]) -> list[tuple[Phrase, int, list[int], set[int]]]:
+        """Every phrase found, with where it starts, its gap words and its own words."""
+        out = []
+        for start, token in enumerate(tokens):
+            seen: set[int] = set()
+            extra = self.numbers if token.norm.isdigit() else []
+            for phrase in [*self.candidates(token), *extra]:
+                if id(phrase) in seen:
+                    continue
+                seen.add(id(phrase))
+                found = _match(phrase.slots, tokens, 0, start, [])
+                if found is not None:
+                    out.append((phrase, start, found[0], found[1]))
+        return out
+
+
+@dataclass
+class Group:
+    signal: str | None
+    indicator: str | None
+    phrases: list[str]
+    examples: list[str]
+    negated: list[str]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One phrase found in a message, and how it was read."""
+
+    signal: str | None
+    indicator: str | None
+    language: str
+    phrase: str
+    negated: bool
+    past: bool
+
+
+def _words(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [w.strip() for w in value.split(",") if w.strip()]
+    return [str(w).strip() for w in value if str(w).strip()]
+
+
+class PatternSet:
+    """Every phrase of one language, indexed by the words a match can start with."""
+
+    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.language = str(data.get("language") or path.stem)
+        self.stems = Stems(data.get("stemmer") or None)
+        self.window = int(data.get("negation_window", 3))
+        self.spellings: dict[str, tuple[str, ...]] = {}
+        for wrong, right in (data.get("spellings") or {}).items():
+            self.spellings[squeeze(self._clean_one(str(wrong)))] = tuple(
+                squeeze(w) for w in self._clean(str(right))
+            )
+        self.breaks = frozenset(self._clean_one(w) for w in _words(data.get("clause_breaks")))
+        self.negations = frozenset(self._norm_words(data.get("negations")))
+        self.reversers = frozenset(self._keys(data.get("negation_reversers")))
+        self.past = PhraseIndex(
+            [Phrase(p, self.compile(p), None) for p in _words_list(data.get("past"))]
+        )
+        self.present = PhraseIndex(
+            [Phrase(p, self.compile(p), None) for p in _words(data.get("present"))]
+        )
+        self.groups: list[Group] = []
+        self.phrases: list[Phrase] = []
+        for raw in data.get("patterns") or []:
+            group = Group(
+                signal=raw.get("signal"),
+                indicator=raw.get("indicator"),
+                phrases=_words_list(raw.get("phrases")),
+                examples=_words_list(raw.get("examples")),
+                negated=_words_list(raw.get("negated")),
+                line=line_of(raw),
+            )
+            self.groups.append(group)
+            for text in group.phrases:
+                self.phrases.append(Phrase(text, self.compile(text), group))
+        self.index = PhraseIndex(self.phrases)
+
+    def add_phrases(self, signal: str, phrases: list[str]) -> None:
+        """Add plain phrases (e.g. the translated danger phrases in content) as one
+        more group, read with the same negation and past-time rules."""
+        group = Group(signal, None, [], [], [], 0)
+        for text in phrases:
+            words = " ".join(self._clean(text))
+            if words:
+                group.phrases.append(words)
+                self.phrases.append(Phrase(words, self.compile(words), group))
+        self.groups.append(group)
+        self.index = PhraseIndex(self.phrases)
+
+    # ----- reading phrases ---------------------------------------------------
+    @staticmethod
+    def _clean(text: str) -> list[str]:
+        return [w for clause in clauses(text) for w in clause]
+
+    def _clean_one(self, word: str) -> str:
+        words = self._clean(word)
+        return words[0] if words else ""
+
+    def _norm_words(self, value: Any) -> list[str]:
+        return [squeeze(self._clean_one(w)) for w in _words(value) if self._clean_one(w)]
+
+    def _keys(self, value: Any) -> list[str]:
+        return [self.stems.key(self._clean_one(w)) for w in _words(value) if self._clean_one(w)]
+
+    def compile(self, text: str) -> tuple[Slot, ...]:
+        slots: list[Slot] = []
+        for part in text.split():
+            optional = part.startswith("(") and part.endswith(")")
+            body = part[1:-1] if optional else part
+            if body.startswith("~"):
+                if not body[1:].isdigit() or optional:
+                    raise PatternError(f"{text!r}: a gap is ~ and a number, e.g. ~2")
+                slots.append(Slot(gap=int(body[1:])))
+                continue
+            if body.startswith("<") and body.endswith(">"):
+                low, _, high = body[1:-1].partition("-")
+                if not (low.isdigit() and high.isdigit()):
+                    raise PatternError(f"{text!r}: a number range is written <10-17>")
+                slots.append(Slot(number=(int(low), int(high)), optional=optional))
+                continue
+            absent = body.startswith("!")
+            if absent and optional:
+                raise PatternError(f"{text!r}: `!` cannot be optional")
+            alts: list[Alt] = []
+            for alt in body.removeprefix("!").split("|"):
+                prefix, exact = alt.endswith("*"), alt.startswith("=")
+                words = self._clean(alt.rstrip("*").removeprefix("="))
+                if len(words) != 1:
+                    raise PatternError(f"{text!r}: {alt!r} must be one word")
+                word = words[0]
+                if prefix:
+                    alts.append(Alt(squeeze(word), "", True))
+                else:
+                    alts.append(Alt(squeeze(word), self.stems.key(word), False, exact))
+            slots.append(Slot.of(tuple(alts), optional, absent))
+        if not slots or all(s.optional or s.gap or s.absent for s in slots):
+            raise PatternError(f"{text!r}: a phrase needs at least one word that must be there")
+        if slots[0].gap or slots[-1].gap or slots[0].absent:
+            raise PatternError(f"{text!r}: a phrase cannot begin or end with a gap")
+        return tuple(slots)
+
+    # ----- reading a message ---------------------------------------------------
+    def tokens(self, words: tuple[str, ...]) -> list[Token]:
+        out: list[Token] = []
+        for word in words:
+            squeezed = squeeze(word)
+            for part in self.spellings.get(squeezed, (word,)):
+                out.append(Token(squeeze(part), self.stems.key(part)))
+        return out
+
+    def find(self, text: str) -> list[Hit]:
+        hits: list[Hit] = []
+        for words in clauses(text, self.breaks):
+            tokens = self.tokens(words)
+            found = self.index.matches(tokens)
+            if not found:
+                continue
+            past = bool(self.past.matches(tokens)) and not self.present.matches(tokens)
+            for phrase, start, gaps, matched in found:
+                group = phrase.group
+                assert group is not None
+                hits.append(
+                    Hit(
+                        group.signal,
+                        group.indicator,
+                        self.language,
+                        phrase.text,
+                        self._negated(tokens, start, gaps, matched),
+                        past,
+                    )
+                )
+        return hits
+
+    def _negated(self, tokens: list[Token], start: int, gaps: list[int], matched: set[int]) -> bool:
+        """A negation word just before the match or in one of its gaps, and no
+        reversing word ("stop" in "won't stop hitting") between it and the match."""
+        before = range(max(0, start - self.window), start)
+        for index in [*before, *gaps]:
+            if index in matched or tokens[index].norm not in self.negations:
+                continue
+            between = tokens[index + 1 : start] if index < start else []
+            if any(t.key in self.reversers for t in between):
+                continue
+            return True
+        return False
+
+
+def _words_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def _slot_matches(slot: Slot, token: Token) -> bool:
+    if slot.number is not None:
+        return token.norm.isdigit() and slot.number[0] <= int(token.norm) <= slot.number[1]
+    if token.norm in slot.norms or token.key in slot.keys:
+        return True
+    return any(token.norm.startswith(p) or token.key.startswith(p) for p in slot.prefixes)
+
+
+def _match(
+    slots: tuple[Slot, ...], tokens: list[Token], si: int, ti: int, gaps: list[int]
+) -> tuple[list[int], set[int]] | None:
+    """Match slots from `si` at token `ti`; return the gap tokens and matched tokens."""
+    if si == len(slots):
+        return gaps, set()
+    slot = slots[si]
+    if slot.absent:
+        if ti < len(tokens) and _slot_matches(slot, tokens[ti]):
+            return None
+        return _match(slots, tokens, si + 1, ti, gaps)
+    if slot.gap:
+        for skip in range(slot.gap + 1):
+            if ti + skip > len(tokens):
+                break
+            found = _match(slots, tokens, si + 1, ti + skip, gaps + list(range(ti, ti + skip)))
+            if found is not None:
+                return found
+        return None
+    if ti < len(tokens) and _slot_matches(slot, tokens[ti]):
+        found = _match(slots, tokens, si + 1, ti + 1, gaps)
+        if found is not None:
+            return found[0], found[1] | {ti}
+    if slot.optional:
+        return _match(slots, tokens, si + 1, ti, gaps)
+    return None
+
+
+@dataclass
+class PatternFile:
+    path: Path
+    patterns: PatternSet | None = None
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+
+def load_pattern_file(path: Path) -> PatternFile:
+    """Read one language's patterns; problems are listed, never raised."""
+    loaded = PatternFile(path)
+    raw = read_yaml(path)
+    loaded.problems.extend((p.line, p.message) for p in raw.problems)
+    if not isinstance(raw.data, dict):
+        loaded.problems.append((1, "a pattern file is a mapping with `patterns:`"))
+        return loaded
+    for unknown in set(raw.data) - FILE_FIELDS:
+        loaded.problems.append((1, f"unknown field {unknown!r}"))
+    for group in raw.data.get("patterns") or []:
+        line = line_of(group)
+        if not isinstance(group, dict):
+            loaded.problems.append((line, "each pattern group is a mapping"))
+            continue
+        for unknown in set(group) - GROUP_FIELDS:
+            loaded.problems.append((line, f"unknown field {unknown!r}"))
+        if group.get("signal") is None and group.get("indicator") is None:
+            loaded.problems.append((line, "a group needs a `signal`, an `indicator` or both"))
+        if group.get("signal") is not None and group.get("signal") not in SIGNALS:
+            loaded.problems.append((line, f"unknown signal {group.get('signal')!r}"))
+        if group.get("indicator") is not None and group.get("indicator") not in INDICATORS:
+            loaded.problems.append((line, f"unknown indicator {group.get('indicator')!r}"))
+        if not _words_list(group.get("phrases")):
+            loaded.problems.append((line, "a group needs at least one phrase"))
+    try:
+        loaded.patterns = PatternSet(path, raw.data)
+    except (PatternError, ValueError, TypeError, AttributeError) as problem:
+        loaded.problems.append((1, str(problem)))
+    return loaded
+
+
+def empty_patterns(path: Path) -> PatternFile:
+    """A language without a pattern file yet: only content's danger phrases apply."""
+    return PatternFile(path, PatternSet(path, {"language": path.stem}))

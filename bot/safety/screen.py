@@ -1,0 +1,153 @@
+"""The safety screen: every message is read here before anything else.
+
+Patterns (content/safety/LANG.yaml) guarantee the cases that must never be
+missed; the classifier (bot/safety/model.npz) catches other ways of saying
+them. Each signal carries the language it was written in, so the answer can
+come in that language even when the conversation is in another.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.safety.classifier import MODEL_PATH, Model
+from bot.safety.language import detect
+from bot.safety.patterns import SIGNALS, PatternSet, empty_patterns, load_pattern_file
+from bot.safety.tokens import clauses, phone_like
+
+log = logging.getLogger(__name__)
+
+# Which pattern files can match a message, by the scripts its letters are in.
+SCRIPTS = {
+    "LATIN": ("en", "pl", "ro", "lt", "pt", "tr", "ur"),
+    "CYRILLIC": ("bg", "uk"),
+    "ARABIC": ("ur", "ar"),
+}
+FOLLOW_UP_ORDER = ("child", "crisis", "harm_risk")  # a child in crisis is sent to Childline
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    kind: str  # danger_now, crisis, child or harm_risk
+    language: str | None  # the language it was written in, when known
+    source: str  # "pattern" or "classifier"
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What the screen found in one message: signals, indicator codes, language."""
+
+    signals: tuple[Signal, ...] = ()
+    indicators: frozenset[str] = field(default_factory=frozenset)
+    language: str | None = None
+
+    def has(self, kind: str) -> bool:
+        return any(s.kind == kind for s in self.signals)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for k in SIGNALS if self.has(k)]
+
+    @property
+    def follow_up(self) -> str | None:
+        """The one reply besides the emergency guidance this message needs."""
+        return next((k for k in FOLLOW_UP_ORDER if self.has(k)), None)
+
+    @property
+    def codes(self) -> list[str]:
+        """What a callback request keeps: signal names and indicator codes, no words."""
+        return sorted({*self.kinds, *self.indicators})
+
+
+NOTHING = Screening()
+
+
+def _scripts(text: str) -> set[str]:
+    found: set[str] = set()
+    for ch in text:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            found.add(name.split(" ", 1)[0])
+    return found
+
+
+class SafetyScreen:
+    def __init__(
+        self,
+        pattern_dir: Path,
+        languages: list[str],
+        model_path: Path = MODEL_PATH,
+        danger_phrases: dict[str, list[str]] | None = None,
+    ):
+        """`danger_phrases`: more plain phrases per language (the translated ones
+        in content's `words.danger`), so a translator can add one without code.
+        English has its own full pattern file, so its list is not added."""
+        self.languages = tuple(dict.fromkeys(["en", *languages]))
+        self.patterns: dict[str, PatternSet] = {}
+        for language in self.languages:
+            path = pattern_dir / f"{language}.yaml"
+            loaded = load_pattern_file(path) if path.exists() else empty_patterns(path)
+            if loaded.problems or loaded.patterns is None:
+                line, problem = loaded.problems[0] if loaded.problems else (1, "unreadable")
+                raise ValueError(f"{path.name}:{line}: {problem}")
+            self.patterns[language] = loaded.patterns
+            extra = (danger_phrases or {}).get(language, []) if language != "en" else []
+            if extra:
+                loaded.patterns.add_phrases("danger_now", extra)
+        self.model = Model.load(model_path) if model_path.exists() else None
+        self.read("warm up the language models")  # the first call would otherwise pay for it
+
+    def _pattern_sets(self, text: str) -> list[PatternSet]:
+        scripts = _scripts(text)
+        wanted: list[str] = []
+        for script in scripts:
+            wanted.extend(SCRIPTS.get(script, self.languages))
+        if not scripts:
+            wanted = list(self.languages)
+        return [self.patterns[lang] for lang in dict.fromkeys(wanted) if lang in self.patterns]
+
+    def read(self, text: str, locale: str | None = None) -> Screening:
+        """Signals and indicator codes in `text`; `locale` is the conversation's language."""
+        if not text or not text.strip() or phone_like(text):
+            return NOTHING
+        signals: dict[str, Signal] = {}
+        indicators: set[str] = set()
+        for patterns in self._pattern_sets(text):
+            for hit in patterns.find(text):
+                if hit.negated:
+                    continue
+                if hit.indicator:
+                    indicators.add(hit.indicator)
+                if not hit.signal or hit.past:
+                    continue
+                known = signals.get(hit.signal)
+                if known is None or known.language == "en":  # the person's own language wins
+                    signals[hit.signal] = Signal(hit.signal, hit.language, "pattern")
+        words = sum(len(c) for c in clauses(text))
+        if self.model is not None and words >= 2:
+            for kind in self.model.raised(text):
+                signals.setdefault(kind, Signal(kind, None, "classifier"))
+        if not signals:
+            return Screening((), frozenset(indicators), None)
+        spoken = [s.language for s in signals.values() if s.language]
+        language = next((lang for lang in spoken if lang != "en"), spoken[0] if spoken else None)
+        if language is None or language == "en":
+            language = detect(text, self.languages) or language or locale
+        ordered = tuple(signals[k] for k in SIGNALS if k in signals)
+        return Screening(ordered, frozenset(indicators), language)
+
+
+_SHARED: dict[tuple, SafetyScreen] = {}
+
+
+def shared_screen(
+    pattern_dir: Path, languages: tuple[str, ...], danger_phrases: dict[str, list[str]]
+) -> SafetyScreen:
+    """One screen per process and configuration: patterns and model load once."""
+    key = (pattern_dir, languages, tuple(sorted((k, tuple(v)) for k, v in danger_phrases.items())))
+    if key not in _SHARED:
+        _SHARED[key] = SafetyScreen(pattern_dir, list(languages), danger_phrases=danger_phrases)
+    return _SHARED[key]

@@ -1,0 +1,187 @@
+"""The safety screen on its own: phrase syntax, negation, past time, numbers,
+languages, the classifier's file, and the targets on the held-out messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.safety import SafetyScreen
+from bot.safety.classifier import MODEL_PATH, Model, train
+from bot.safety.corpus import fingerprint, read_split
+from bot.safety.evaluate import evaluate, table
+from bot.safety.patterns import PatternError, PatternSet
+from bot.settings import PROJECT_ROOT, get_settings
+
+CORPUS = PROJECT_ROOT / "tests" / "data" / "safety"
+PATTERNS = PROJECT_ROOT / "content" / "safety"
+LOCALES = get_settings().locales
+
+
+@pytest.fixture(scope="module")
+def screen() -> SafetyScreen:
+    return SafetyScreen(PATTERNS, LOCALES)
+
+
+def kinds(screen: SafetyScreen, text: str) -> set[str]:
+    return set(screen.read(text).kinds)
+
+
+def small(phrases: dict[str, list[str]], **extra: object) -> PatternSet:
+    """A pattern set made in the test, to prove the syntax on its own."""
+    groups = [{"signal": s, "phrases": p} for s, p in phrases.items()]
+    data = {"language": "en", "stemmer": "english", "patterns": groups, **extra}
+    return PatternSet(Path("en.yaml"), data)
+
+
+def fired(patterns: PatternSet, text: str) -> set[str]:
+    return {h.signal for h in patterns.find(text) if h.signal and not h.negated and not h.past}
+
+
+# ----- the phrase syntax ------------------------------------------------------
+def test_a_base_form_covers_the_forms_people_type() -> None:
+    patterns = small({"danger_now": ["hit me"]})
+    for text in ("he hits me", "hes hitting me", "HE HIT ME", "he is hittting me!!"):
+        assert fired(patterns, text) == {"danger_now"}, text
+    assert fired(patterns, "he hit my car") == set()
+
+
+def test_alternatives_optional_words_gaps_prefixes_and_numbers() -> None:
+    patterns = small(
+        {
+            "danger_now": ["he ~2 at (the|my) door|window", "strangl*"],
+            "child": ["i am <10-17> !weeks|months"],
+        }
+    )
+    assert fired(patterns, "he is right at the door") == {"danger_now"}
+    assert fired(patterns, "he at my window") == {"danger_now"}
+    assert fired(patterns, "he is standing here at door") == set()  # the gap is 2 words at most
+    assert fired(patterns, "he keeps strangling me") == {"danger_now"}
+    assert fired(patterns, "i am 14") == {"child"}
+    assert fired(patterns, "i am 14 weeks pregnant") == set()
+    assert fired(patterns, "i am 34") == set()
+
+
+@pytest.mark.parametrize(
+    "phrase", ["~2 door", "door ~2", "kill|", "(only)", "<ten-17>", "!not here", "self-harm"]
+)
+def test_a_phrase_that_cannot_mean_what_it_says_is_refused(phrase: str) -> None:
+    with pytest.raises(PatternError):
+        small({"danger_now": [phrase]})
+
+
+def test_negation_before_or_inside_a_phrase_turns_it_off_unless_reversed() -> None:
+    patterns = small(
+        {"danger_now": ["he ~2 here", "hitting me", "can not breathe"]},
+        negations="not, never",
+        negation_reversers="stop",
+        spellings={"hes": "he is", "wont": "will not", "cant": "can not"},
+    )
+    assert fired(patterns, "hes not here") == set()
+    assert fired(patterns, "he is here") == {"danger_now"}
+    assert fired(patterns, "he is never hitting me") == set()
+    assert fired(patterns, "he wont stop hitting me") == {"danger_now"}
+    assert fired(patterns, "i cant breathe") == {"danger_now"}  # its own "not" is no negation
+
+
+def test_past_time_lowers_a_phrase_to_its_indicator_in_that_clause_only() -> None:
+    data = {
+        "language": "en",
+        "stemmer": "english",
+        "past": ["years ago", "used to"],
+        "present": "now",
+        "clause_breaks": "and, but",
+        "patterns": [{"signal": "danger_now", "indicator": "strangulation", "phrases": ["strangl*"]}],
+    }
+    patterns = PatternSet(Path("en.yaml"), data)
+    [hit] = patterns.find("he strangled me years ago")
+    assert hit.past and hit.indicator == "strangulation"
+    assert fired(patterns, "he used to strangle me and now hes strangling me") == {"danger_now"}
+    assert fired(patterns, "he used to strangle me, hes strangling me now") == {"danger_now"}
+
+
+# ----- the shipped screen ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("hes at the door", "danger_now"),
+        ("he's got a knife", "danger_now"),
+        ("hes strangling me", "danger_now"),
+        ("i cant breathe", "danger_now"),
+        ("please help me", "danger_now"),
+        ("im bleeding", "danger_now"),
+        ("send police", "danger_now"),
+        ("999", "danger_now"),
+        ("i want to kill myself", "crisis"),
+        ("ive taken a load of pills", "crisis"),
+        ("im 14 and my dad hits my mum", "child"),
+        ("i want to kill her", "harm_risk"),
+    ],
+)
+def test_what_was_missed_before_is_caught(screen: SafetyScreen, text: str, signal: str) -> None:
+    assert signal in kinds(screen, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm not in danger now",
+        "the police came last year",
+        "my number is 07999 123456",
+        "01702 112233",
+        "help",
+        "HELP",
+        "yes",
+        "2",
+        "friday after 2",
+        "what is coercive control",
+        "my son is 14",
+    ],
+)
+def test_ordinary_messages_raise_nothing(screen: SafetyScreen, text: str) -> None:
+    assert kinds(screen, text) == set()
+
+
+def test_a_past_event_leaves_only_a_code_for_the_handlers(screen: SafetyScreen) -> None:
+    found = screen.read("he strangled me years ago")
+    assert not found.signals and "strangulation" in found.indicators
+    assert "strangulation" in found.codes
+
+
+def test_each_signal_carries_the_language_it_was_written_in(screen: SafetyScreen) -> None:
+    assert screen.read("pomocy on mnie bije").language == "pl"
+    assert screen.read("ajutor ma bate").language == "ro"
+    assert screen.read("hes at the door").language == "en"
+
+
+def test_codes_hold_no_words(screen: SafetyScreen) -> None:
+    found = screen.read("Sam says he will kill me tonight, he has a knife")
+    assert set(found.codes) <= {"danger_now", "threats_to_kill", "weapon"}
+
+
+# ----- the classifier's file and the measure ----------------------------------------------
+def test_the_checked_in_model_was_trained_on_todays_corpus() -> None:
+    model = Model.load(MODEL_PATH)
+    assert model.fingerprint == fingerprint(CORPUS, "train"), (
+        "tests/data/safety/train changed: run `frontdoor safety train` and commit the model"
+    )
+
+
+def test_training_is_reproducible_and_never_reads_the_held_out_split(tmp_path: Path) -> None:
+    messages = read_split(CORPUS, "train")
+    held_out = {(m.language, m.text) for m in read_split(CORPUS, "heldout")}
+    overlap = held_out & {(m.language, m.text) for m in messages}
+    assert not overlap, f"held-out messages also in training: {sorted(overlap)}"
+    model = train(messages, fingerprint(CORPUS, "train"))
+    shipped = Model.load(MODEL_PATH)
+    assert np.allclose(model.thresholds, shipped.thresholds, atol=1e-4)
+    assert np.allclose(model.intercepts, shipped.intercepts, atol=1e-4)
+    difference = abs(model.weights - shipped.weights).max()
+    assert difference < 1e-4
+
+
+def test_the_held_out_targets_are_met(screen: SafetyScreen) -> None:
+    report = evaluate(screen, read_split(CORPUS, "heldout"))
+    assert report.meets_targets(), "\n" + table(report, LOCALES)
