@@ -1,8 +1,10 @@
 """The conversation engine: one inbound message in, a list of replies out.
 
-For each message, in one transaction: lock the person's conversation, check
-the words that work everywhere (danger first, then EXIT, then the inactivity
-timeout, then MENU, BACK, HELP, LANGUAGE), otherwise hand the message to the
+For each message, in one transaction: lock the person's conversation, let the
+safety screen (bot/safety) read any typed text first (danger, crisis, a child,
+risk of harming: answered at once, in the language it was written in), check
+the words that work everywhere (EXIT, then the inactivity timeout, then MENU,
+BACK, HELP, LANGUAGE), otherwise hand the message to the
 current flow's Machine, follow any hand-over to another flow, and store the
 new state with the answer under the provider's message id. A repeated id
 rolls back and returns the stored answer, so retries change nothing.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from bot.content.model import Content, load_content
@@ -26,11 +28,13 @@ from bot.dialogue import Dialogue, Facts
 from bot.flows import build_flows
 from bot.flows.base import Ask, Choice, Flow, Step
 from bot.global_words import GlobalWords
-from bot.safety import NOTHING, Screening, shared_screen
 from bot.matching import match_option, option_number, word_forms
+from bot.safety import NOTHING, Screening, shared_screen
+from bot.safety.language import detect
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
 from bot.storage.db import Database, utc
+from bot.storage.deliveries import mark_delivered
 from bot.storage.models import CallbackRequest, Conversation, HandledMessage
 from bot.storage.requests import RequestStore
 from bot.text import normalise
@@ -75,6 +79,11 @@ class Turn:
 
     replies: list[Reply]
     replayed: bool = False
+    delivered: int = 0  # on a replay: how many of the replies were already sent
+    # True when storage was away: the replies were made from memory and nothing
+    # was stored, so a provider that delivers again (Telegram) gets the message
+    # handled properly once the database is back.
+    transient: bool = False
 
 
 class Engine:
@@ -89,7 +98,9 @@ class Engine:
         if self.content.problems:
             first = self.content.problems[0]
             raise ContentError(f"{first.file}:{first.line}: {first.message}")
-        self.db = database or Database(self.settings.sqlalchemy_url)
+        self.db = database or Database(
+            self.settings.sqlalchemy_url, self.settings.db_timeout_seconds
+        )
         self.vault = Vault(self.settings.secret())
         self.locales = self.settings.locales
         self.flows: dict[str, Flow] = build_flows(self.content, self.locales)
@@ -125,27 +136,64 @@ class Engine:
         try:
             return Turn(self._handle_once(inbound))
         except IntegrityError:
-            replayed = self._replay(inbound)
+            try:
+                replayed = self._replay(inbound)
+            except DBAPIError:
+                _log_failure("database unavailable")
+                return Turn(self.outage_replies(inbound.text, inbound.locale_hint), transient=True)
             if replayed is not None:
-                return Turn(replayed, replayed=True)
+                return Turn(replayed[0], replayed=True, delivered=replayed[1])
             _log_failure("could not store a message")
+        except DBAPIError:
+            _log_failure("database unavailable")
+            return Turn(self.outage_replies(inbound.text, inbound.locale_hint), transient=True)
         except Exception:  # noqa: BLE001 - a person must never meet a stack trace or silence
             _log_failure("message handling failed")
-        return Turn([self.error_reply(inbound.locale_hint)])
+        return Turn(self.failure_replies(inbound.text, inbound.locale_hint))
 
     def error_reply(self, locale_hint: str | None = None) -> Reply:
         """The calm "please send that again; in danger call 999" reply."""
         return self.content.reply("words.error", self.locale_for(locale_hint), options=[])
 
+    def _memory_locale(self, text: str | None, locale_hint: str | None) -> tuple[str, bool]:
+        """The language to answer in without the database, and whether the
+        message reads as danger now: both from the safety screen alone."""
+        screening = self.screen.read(text or "", None)
+        language = screening.language
+        if language is None and (text or "").strip():
+            language = detect(text or "", tuple(self.locales))
+        locale = language if language in self.locales else self.locale_for(locale_hint)
+        return locale, screening.has("danger_now")
+
+    def failure_replies(self, text: str | None, locale_hint: str | None = None) -> list[Reply]:
+        """A fault while handling one message: emergency guidance first if it reads
+        as danger, then "please send that again"."""
+        locale, danger = self._memory_locale(text, locale_hint)
+        first = [self.content.reply("words.danger", locale, options=[])] if danger else []
+        return [*first, self.content.reply("words.error", locale, options=[])]
+
+    def outage_replies(self, text: str | None, locale_hint: str | None = None) -> list[Reply]:
+        """The database is away: the emergency guidance and "please text again in a
+        few minutes", made from content already in memory, in the message's language."""
+        locale, _danger = self._memory_locale(text, locale_hint)
+        return [
+            self.content.reply("words.danger", locale, options=[]),
+            self.content.reply("words.outage", locale, options=[]),
+        ]
+
     def notice(self, channel: str, address: str, key: str, locale_hint: str | None = None) -> Reply:
         """A reply outside the conversation (e.g. "I can only read text") in the
         person's language. It reads the conversation's locale and changes nothing."""
         person = self.vault.person_key(channel, address)
-        with self.db.session() as session:
-            locale = session.execute(
-                select(Conversation.locale).where(Conversation.person_key == person)
-            ).scalar_one_or_none()
-            session.commit()
+        try:
+            with self.db.session() as session:
+                locale = session.execute(
+                    select(Conversation.locale).where(Conversation.person_key == person)
+                ).scalar_one_or_none()
+                session.commit()
+        except DBAPIError:
+            locale = None  # the notice still goes, in the hinted language
+            _log_failure("database unavailable")
         if locale not in self.locales:
             locale = self.locale_for(locale_hint)
         return self.content.reply(key, locale, options=[])
@@ -155,12 +203,15 @@ class Engine:
         base = (hint or "").split("-")[0].lower()
         return base if base in self.locales else self.settings.default_locale
 
-    def _replay(self, inbound: Inbound) -> list[Reply] | None:
-        """The stored answer to a repeated message id, only ever to the same person."""
+    def _replay(self, inbound: Inbound) -> tuple[list[Reply], int] | None:
+        """The stored answer to a repeated message id, only ever to the same person,
+        and how many of its replies were sent."""
         person = self.vault.person_key(inbound.channel, inbound.address)
         with self.db.session() as session:
             row = session.execute(
-                select(HandledMessage.replies_enc, Conversation.person_key)
+                select(
+                    HandledMessage.replies_enc, HandledMessage.delivered, Conversation.person_key
+                )
                 .join(Conversation, Conversation.id == HandledMessage.conversation_id)
                 .where(HandledMessage.channel == inbound.channel)
                 .where(HandledMessage.provider_id == inbound.message_id)
@@ -168,7 +219,14 @@ class Engine:
             session.commit()
         if row is None or row.person_key != person:
             return None
-        return [Reply.from_json(r) for r in self.vault.open(row.replies_enc)]
+        return [Reply.from_json(r) for r in self.vault.open(row.replies_enc)], row.delivered
+
+    def mark_delivered(self, channel: str, message_id: str, count: int) -> None:
+        """A channel that sends itself confirms `count` replies of a turn sent."""
+        try:
+            mark_delivered(self.db, channel, message_id, count)
+        except DBAPIError:
+            _log_failure("delivery not recorded")
 
     def request_store(
         self, session: Session, person: str, channel: str, now: datetime
@@ -242,6 +300,10 @@ class Engine:
                     conversation_id=conversation.id,
                     replies_enc=self.vault.seal([r.to_json() for r in dialogue.replies]),
                     handled_at=now,
+                    reply_count=len(dialogue.replies),
+                    address_enc=(
+                        self.vault.seal(inbound.address) if inbound.sent_by_channel else None
+                    ),
                 )
             )
             session.commit()
@@ -251,7 +313,7 @@ class Engine:
     def converse(self, d: Dialogue, inbound: Inbound, timed_out: bool) -> None:
         said = normalise(inbound.text or "")
         command = inbound.command or (self.words.command(said) if inbound.choice is None else None)
-        typed = inbound.choice is None and inbound.command is None and command is None
+        typed = inbound.choice is None and inbound.command is None  # not a button, not /menu
         screening = self.screen.read(inbound.text or "", d.locale) if typed else NOTHING
         if screening.codes:
             self._remember(d, screening)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         "en,pl,ro,lt,pt,bg,tr,uk,ur,ar", description="comma-separated locales offered"
     )
     inactivity_timeout_minutes: int = 30
+    db_timeout_seconds: float = Field(
+        5, description="longest wait for a database connection, lock or statement"
+    )
     retention_days: int = Field(28, description="days a callback request is kept")
     message_retention_hours: int = Field(48, description="hours a handled message id is kept")
     log_level: str = "INFO"

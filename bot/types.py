@@ -27,6 +27,10 @@ class Inbound:
     # A command the channel recognised itself (Telegram's /menu): "start",
     # "help", "menu", "back", "language" or "exit"; wins over the text.
     command: str | None = None
+    # True when the channel sends the replies itself after the turn (Telegram,
+    # not SMS's TwiML answer): the engine then keeps what is needed to finish
+    # sending them if sending fails (bot/storage/deliveries).
+    sent_by_channel: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,9 @@ longer needed, on a schedule.
 
 - Outbox messages go out through each channel that has credentials (see
   bot/outbox.py for retries and the never-twice rule).
+- Telegram replies a webhook could not send (a Bot API outage, a process
+  killed mid-send) are finished here (bot/storage/deliveries.py): at least
+  once, never lost.
 
 - Callback requests past their retention date are deleted, with the
   dashboard's call attempts (and their sealed notes) for them.
@@ -19,6 +22,7 @@ longer needed, on a schedule.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from sqlalchemy import delete, select
 
 from bot.dashboard.claims import release_idle
 from bot.dashboard.sessions import forget_stale
+from bot.engine import Engine
 from bot.outbox import Sender, run_sends
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
@@ -114,14 +119,31 @@ def purge(
     return counts
 
 
+def finish_replies(engine: Engine | None) -> int:
+    """Telegram replies left unsent by a webhook; 0 when Telegram is off."""
+    if engine is None:
+        return 0
+    from bot.channels.telegram import finish_unfinished
+
+    try:
+        return asyncio.run(finish_unfinished(engine))
+    except Exception as fault:  # noqa: BLE001 - one failed round never stops the worker
+        log.error("finishing Telegram replies failed: %s", type(fault).__name__)
+        return 0
+
+
 def run_worker(once: bool = False) -> int:
     settings = get_settings()
-    db = Database(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url, settings.db_timeout_seconds)
     vault = Vault(settings.secret())
     senders = build_senders(settings)
+    replier = Engine(settings=settings, database=db) if settings.telegram_enabled else None
     log.info("worker started; sending on: %s", ", ".join(sorted(senders)) or "no channel")
     while True:
         for _ in range(INTERVAL_SECONDS // SEND_INTERVAL_SECONDS):
+            finished = finish_replies(replier)
+            if finished:
+                log.info("telegram: %d unsent repl(ies) finished", finished)
             sent = run_sends(db, vault, senders, datetime.now(UTC))
             if sent.sent or sent.deferred or sent.refused or sent.failed:
                 log.info(

@@ -61,10 +61,12 @@ class FakeBotApi:
     seen: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     alive: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     updates: list[dict[str, Any]] = field(default_factory=list)
-    failures: dict[str, list[tuple[int, dict[str, Any]]]] = field(
+    failures: dict[str, list[tuple[int, dict[str, Any]] | None]] = field(
         default_factory=lambda: defaultdict(list)
     )
     port: int = 0
+    hanging: dict[str, int] = field(default_factory=dict)
+    released: bool = False
     _next_id: dict[int, itertools.count] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,6 +96,14 @@ class FakeBotApi:
         if parameters:
             body["parameters"] = parameters
         self.failures[method].append((status, body))
+
+    def allow_next(self, method: str) -> None:
+        """Let the next call of `method` through before the failures queued after it."""
+        self.failures[method].append(None)
+
+    def hang_next(self, method: str) -> None:
+        """Never answer the next call of `method` (a send in flight when a process dies)."""
+        self.hanging[method] = self.hanging.get(method, 0) + 1
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
@@ -186,8 +196,15 @@ def make_app(state: FakeBotApi) -> Starlette:
         call = Call(method, params)
         state.calls.append(call)
         if state.failures.get(method):
-            status, body = state.failures[method].pop(0)
-            return JSONResponse(body, status_code=status)
+            failure = state.failures[method].pop(0)
+            if failure is not None:
+                status, body = failure
+                return JSONResponse(body, status_code=status)
+        elif state.hanging.get(method):
+            state.hanging[method] -= 1
+            while not state.released:
+                await asyncio.sleep(0.05)
+            return JSONResponse({"ok": False, "error_code": 500, "description": "gone"}, 500)
         try:
             result = state.answer(method, params)
         except ApiError as error:
@@ -226,6 +243,7 @@ class FakeBotApiServer:
         return self.state
 
     def __exit__(self, *_exc: object) -> None:
+        self.state.released = True
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._socket.close()

@@ -174,7 +174,7 @@ def test_safety_signals_are_answered_in_the_language_they_were_written_in(
 ) -> None:
     replies = chat.send(text)
     assert replies[0].key == key and replies[0].locale == locale
-    chat.start("me")  # the conversation itself began in that language
+    chat.send("menu")  # the conversation itself began in that language
     assert chat.last[-1].locale == locale
 
 
@@ -188,9 +188,7 @@ def test_safety_a_danger_message_in_polish_mid_journey_in_english(chat: Chat) ->
 # ----- what the call-handler sees -----------------------------------------------------
 def test_safety_flags_show_on_the_dashboard_without_the_words(engine: Engine) -> None:
     clock = Clock()
-    reference = make_request(
-        engine, clock.now, priority=3, flags=["danger_now", "strangulation"]
-    )
+    reference = make_request(engine, clock.now, priority=3, flags=["danger_now", "strangulation"])
     add_user(engine, "alice", "handler")
     client, _ = signed_in(app_with_clock(engine, clock), "alice")
     queue = client.get("/dashboard").text

@@ -93,7 +93,9 @@ def test_past_time_lowers_a_phrase_to_its_indicator_in_that_clause_only() -> Non
         "past": ["years ago", "used to"],
         "present": "now",
         "clause_breaks": "and, but",
-        "patterns": [{"signal": "danger_now", "indicator": "strangulation", "phrases": ["strangl*"]}],
+        "patterns": [
+            {"signal": "danger_now", "indicator": "strangulation", "phrases": ["strangl*"]}
+        ],
     }
     patterns = PatternSet(Path("en.yaml"), data)
     [hit] = patterns.find("he strangled me years ago")

@@ -50,6 +50,23 @@ from tests.test_journeys import (  # noqa: F401
     test_returning_person_sees_status_changes_times_and_cancels,
     test_summary_change_returns_to_summary_after_that_section,
 )
+from tests.test_safety_journeys import (  # noqa: F401 - collected and run through Telegram
+    test_safety_a_child_is_never_asked_about_pregnancy,
+    test_safety_a_danger_message_in_polish_mid_journey_in_english,
+    test_safety_a_disclosure_in_the_note_is_kept_flagged_and_urgent,
+    test_safety_a_safe_number_with_999_in_it_is_a_number,
+    test_safety_a_signal_after_a_request_flags_the_open_request,
+    test_safety_crisis_at_a_menu_offers_its_choices_and_back_returns,
+    test_safety_crisis_mid_callback_is_answered_and_the_question_kept,
+    test_safety_danger_and_crisis_together_put_the_emergency_first,
+    test_safety_danger_at_a_menu_keeps_the_place_and_says_where_we_were,
+    test_safety_danger_at_the_first_callback_question_is_not_a_bad_number,
+    test_safety_first_message_crisis_gets_samaritans_then_a_call_or_the_menu,
+    test_safety_first_message_danger_gets_the_guidance_and_nothing_else,
+    test_safety_first_message_from_a_child_gets_childline,
+    test_safety_ordinary_first_messages_get_the_greeting,
+    test_safety_someone_who_may_hurt_someone_is_told_to_step_away,
+)
 
 SAFE_NUMBER = "07911 120123"  # typed by the person; stored as +447911120123
 

@@ -27,11 +27,18 @@ import phonenumbers
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from bot.channels.sms_keywords import Keyword, carrier_keyword
-from bot.channels.sms_replies import delivery_ids, empty_twiml, message_bodies, twiml
+from bot.channels.sms_replies import (
+    delivery_ids,
+    empty_twiml,
+    message_bodies,
+    plain_twiml,
+    twiml,
+)
 from bot.channels.sms_sender import SmsSender
 from bot.channels.twilio_signature import signed_form
 from bot.engine import Engine
@@ -186,8 +193,20 @@ def _render(engine: Engine, text: TextIn, replies: list[Reply], now: datetime) -
     if not bodies:
         return empty_twiml()
     person = engine.vault.person_key("sms", text.sender)
-    ids = delivery_ids(engine.db, person, text.message_sid, bodies, now)
+    try:
+        ids = delivery_ids(engine.db, person, text.message_sid, bodies, now)
+    except DBAPIError:
+        # The answer is made; only its delivery record could not be kept.
+        log.error("SMS delivery records not stored: database unavailable")
+        return plain_twiml(bodies)
     return twiml(bodies, ids, status_url(engine))
+
+
+def answer_without_storage(engine: Engine, text: TextIn, outage: bool) -> str:
+    """TwiML made from memory when storage fails: the person is never left in
+    silence, and danger always gets the emergency guidance."""
+    replies = (engine.outage_replies if outage else engine.failure_replies)(text.body)
+    return plain_twiml(message_bodies(replies))
 
 
 @router.post("/inbound")
@@ -195,7 +214,15 @@ async def inbound(request: Request, now: ArrivedAt) -> Response:
     engine = _engine(request)
     form = await signed_form(request, engine.settings)
     text = parse_inbound(form)
-    answer = await run_in_threadpool(answer_text, engine, text, now)
+    try:
+        answer = await run_in_threadpool(answer_text, engine, text, now)
+    except DBAPIError:
+        log.error("SMS answered from memory: database unavailable")
+        answer = answer_without_storage(engine, text, outage=True)
+    except Exception as fault:  # noqa: BLE001 - never a stack trace or silence for a person
+        # The kind only: an exception's text could quote the message.
+        log.error("SMS answered from memory after a fault: %s", type(fault).__name__)
+        answer = answer_without_storage(engine, text, outage=False)
     return Response(answer, media_type=TWIML)
 
 

@@ -102,6 +102,14 @@ def twiml(bodies: list[str], ids: list[int], status_url: str) -> str:
     return str(response)
 
 
+def plain_twiml(bodies: list[str]) -> str:
+    """TwiML without delivery reports: for answers made while the database is away."""
+    response = MessagingResponse()
+    for body in bodies:
+        response.message(body)
+    return str(response)
+
+
 def empty_twiml() -> str:
     """An answer that sends nothing (after STOP, or to an opted-out number)."""
     return str(MessagingResponse())

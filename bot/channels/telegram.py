@@ -4,8 +4,11 @@ HTML with inline buttons, and a quick exit that wipes the chat from the phone.
 Only private chats are served. Groups, supergroups and channels get silence
 and the bot leaves them; nothing of theirs is stored. Every message id of a
 private chat is remembered for 48 hours so EXIT can delete the conversation
-(see telegram_wipe). Each update is processed before the webhook answers, so
-a retried delivery (same update_id) finds the stored answer and sends nothing.
+(see telegram_wipe). Each update is processed before the webhook answers.
+Replies are stored with the turn before anything is sent and counted as
+they go out, so a retried delivery (same update_id) sends only what did not
+go the first time, and the worker finishes what neither could (a Bot API
+outage, a crash mid-send): at least once, never lost.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from sqlalchemy.exc import DBAPIError
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -58,6 +62,7 @@ from bot.channels.telegram_wipe import remember, wipe
 from bot.engine import Engine
 from bot.outbox import SendDeferred, SendRefused, Sent
 from bot.settings import Settings
+from bot.storage.deliveries import claim_unfinished
 from bot.types import Inbound, Reply
 
 log = logging.getLogger(__name__)
@@ -226,6 +231,11 @@ class TelegramChannel:
         self.engine = engine
         self.application = application
         self._ready = False
+        # Updates to be delivered again (the webhook answers 503): those handled
+        # from memory while the database was away, and those whose replies did
+        # not all go out. The person is told "please try again" once per update.
+        self.redeliver: set[int] = set()
+        self._told: set[int] = set()
         application.add_handler(TypeHandler(Update, self._gate), group=-1)
         private = filters.ChatType.PRIVATE
         for handler in (
@@ -334,12 +344,17 @@ class TelegramChannel:
         return self.engine.vault.person_key(CHANNEL, str(chat_id))
 
     async def _remember_incoming(self, update: Update) -> bool:
-        """Remember the person's message for the wipe; False if it was seen before."""
+        """Remember the person's message for the wipe; False if it was seen before.
+        With the database away it cannot be remembered; the message is still answered."""
         message, chat = update.effective_message, update.effective_chat
         assert message is not None and chat is not None
-        added = await asyncio.to_thread(
-            remember, self.engine.db, self._person(chat.id), [message.message_id], _now()
-        )
+        try:
+            added = await asyncio.to_thread(
+                remember, self.engine.db, self._person(chat.id), [message.message_id], _now()
+            )
+        except DBAPIError:
+            log.error("telegram: message id not remembered: database unavailable")
+            return True
         return added > 0
 
     async def _notice(self, update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> None:
@@ -376,25 +391,128 @@ class TelegramChannel:
             address_is_phone=False,
             locale_hint=user.language_code,
             command=command,
+            sent_by_channel=True,
         )
         turn = await asyncio.to_thread(self.engine.handle_turn, inbound)
+        if turn.transient:
+            self.redeliver.add(update.update_id)
+            if update.update_id in self._told:
+                return  # told once already; the redelivery after the outage answers
+            self._told.add(update.update_id)
+            if len(self._told) > 10_000:
+                self._told.clear()
         if any(r.action == "quick_exit" for r in turn.replies):
             # Nothing is sent: the chat disappears from the phone instead.
             await wipe(context.bot, self.engine.db, chat.id, self._person(chat.id), current)
+            if not turn.transient:
+                await asyncio.to_thread(
+                    self.engine.mark_delivered, CHANNEL, inbound.message_id, len(turn.replies)
+                )
             return
-        if turn.replayed:
-            return  # a repeated delivery: the answer went out the first time
-        await self._send(context.bot, chat.id, turn.replies)
+        if turn.transient:
+            await self._send(context.bot, chat.id, turn.replies)  # from memory, nothing stored
+            return
+        # A repeated delivery sends only what did not go out the first time.
+        start = turn.delivered if turn.replayed else 0
+        sent = await deliver(
+            self.engine, context.bot, chat.id, inbound.message_id, turn.replies, start
+        )
+        if sent < len(turn.replies):
+            self.redeliver.add(update.update_id)  # Telegram's next try sends the rest
 
     async def _send(self, bot: Bot, chat_id: int, replies: list[Reply]) -> None:
-        person = self._person(chat_id)
+        """Send replies that are not part of a stored turn (notices, outage answers)."""
         for reply in replies:
-            ids = await send_reply(bot, chat_id, reply)
-            await asyncio.to_thread(remember, self.engine.db, person, ids, _now())
+            try:
+                ids = await send_reply(bot, chat_id, reply)
+            except TelegramError as error:
+                log.warning("telegram: notice not sent (%s)", type(error).__name__)
+                return
+            await _remember_sent(self.engine, chat_id, ids)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# ----- replies delivered at least once ---------------------------------------------
+SEND_TRIES = 3  # quick tries in the webhook; the rest is left to redelivery and the worker
+SEND_PAUSE = 0.5  # seconds before the second try, doubled for the third
+LONGEST_WAIT = 5.0  # a longer retry_after is not waited out here
+
+
+async def _remember_sent(engine: Engine, chat_id: int, ids: list[int]) -> None:
+    """Reply ids of a private chat, for the EXIT wipe; never a reason to fail."""
+    if chat_id <= 0 or not ids:
+        return
+    person = engine.vault.person_key(CHANNEL, str(chat_id))
+    try:
+        await asyncio.to_thread(remember, engine.db, person, ids, _now())
+    except DBAPIError:
+        log.error("telegram: reply ids not remembered: database unavailable")
+
+
+async def _send_with_retries(bot: Bot, chat_id: int, reply: Reply) -> list[int] | None:
+    """Send one reply, trying again briefly after a network error, a 5xx or a
+    short 429; None when it did not go (the caller leaves it for later)."""
+    pause = SEND_PAUSE
+    for attempt in range(SEND_TRIES):
+        try:
+            return await send_reply(bot, chat_id, reply)
+        except RetryAfter as error:
+            wait = _retry_after(error)
+            if wait > LONGEST_WAIT:
+                return None
+            await asyncio.sleep(wait)
+        except (Forbidden, ChatMigrated, InvalidToken, BadRequest) as error:
+            # Telegram refuses for good (blocked by the person, a wrong token):
+            # trying again would not help. Logged by kind only.
+            log.warning("telegram: reply refused (%s)", type(error).__name__)
+            return None
+        except (NetworkError, TelegramError) as error:  # TimedOut is a NetworkError
+            log.warning("telegram: reply not sent, try %d (%s)", attempt + 1, type(error).__name__)
+            if attempt + 1 < SEND_TRIES:
+                await asyncio.sleep(pause)
+                pause *= 2
+    return None
+
+
+async def deliver(
+    engine: Engine, bot: Bot, chat_id: int, message_id: str, replies: list[Reply], start: int
+) -> int:
+    """Send replies[start:] in order, recording each one sent; stop at the first
+    that cannot go, so nothing arrives out of order. Returns how many are sent."""
+    sent = start
+    for reply in replies[start:]:
+        ids = await _send_with_retries(bot, chat_id, reply)
+        if ids is None:
+            break
+        await _remember_sent(engine, chat_id, ids)
+        sent += 1
+        await asyncio.to_thread(engine.mark_delivered, CHANNEL, message_id, sent)
+    return sent
+
+
+async def finish_unfinished(engine: Engine, now: datetime | None = None) -> int:
+    """The worker's part: send what webhooks could not (a Bot API outage, a process
+    killed mid-send). Returns how many replies went out."""
+    unfinished = await asyncio.to_thread(
+        claim_unfinished, engine.db, engine.vault, CHANNEL, now or _now()
+    )
+    if not unfinished:
+        return 0
+    total = 0
+    async with make_bot(engine.settings) as bot:
+        for turn in unfinished:
+            try:
+                chat_id = int(turn.address)
+            except ValueError:
+                continue
+            done = await deliver(
+                engine, bot, chat_id, turn.provider_id, turn.replies, turn.delivered
+            )
+            total += done - turn.delivered
+    return total
 
 
 # ----- the webhook --------------------------------------------------------------
@@ -421,6 +539,9 @@ async def webhook(request: Request) -> Response:
         log.warning("telegram webhook: unreadable update (%s)", type(error).__name__)
         raise HTTPException(status_code=400) from None
     await channel.application.process_update(update)
+    if update.update_id in channel.redeliver:
+        channel.redeliver.discard(update.update_id)
+        raise HTTPException(status_code=503)  # not finished: Telegram delivers it again
     return Response(status_code=200)
 
 

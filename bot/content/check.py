@@ -2,9 +2,10 @@
 
 Checks schema, every reference (data, params, keys named in code, gotos,
 flow steps), reachability and dead ends, the SMS character set and segment
-budget, every shipped locale: complete, nothing fuzzy, placeholders kept,
-within its own encoding's budget, and the safety pattern files (bot/safety/check). Prints `file:line: problem` and exits 1 on
-any problem; lists placeholders that the service must still confirm.
+budget, every shipped locale (complete, nothing fuzzy, placeholders kept,
+within its own encoding's budget) and the safety pattern files
+(bot/safety/check.py). Prints `file:line: problem` and exits 1 on any
+problem; lists placeholders that the service must still confirm.
 """
 
 from __future__ import annotations

@@ -43,9 +43,13 @@ def check_patterns(pattern_dir: Path, locales: list[str]) -> list[tuple[Path, in
             for example in group.examples:
                 if not _raises(patterns, example, group.signal, group.indicator):
                     what = group.signal or group.indicator
-                    problems.append((path, group.line, f"{what}: example does not fire: {example!r}"))
+                    problems.append(
+                        (path, group.line, f"{what}: example does not fire: {example!r}")
+                    )
             for example in group.negated:
                 if _raises(patterns, example, group.signal, group.indicator):
                     what = group.signal or group.indicator
-                    problems.append((path, group.line, f"{what}: fires on its negation: {example!r}"))
+                    problems.append(
+                        (path, group.line, f"{what}: fires on its negation: {example!r}")
+                    )
     return problems

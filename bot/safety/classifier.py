@@ -60,7 +60,9 @@ class Model:
 
     def raised(self, text: str) -> set[str]:
         scores = self.scores(text)
-        return {s for s, t in zip(self.signals, self.thresholds.tolist(), strict=True) if scores[s] >= t}
+        return {
+            s for s, t in zip(self.signals, self.thresholds.tolist(), strict=True) if scores[s] >= t
+        }
 
     def save(self, path: Path = MODEL_PATH) -> None:
         coo = self.weights.tocoo()

@@ -20,7 +20,8 @@ def run_train(_settings: Settings, corpus: Path = CORPUS, out: Path = MODEL_PATH
     thresholds = ", ".join(
         f"{s} {t:.2f}" for s, t in zip(model.signals, model.thresholds.tolist(), strict=True)
     )
-    print(f"trained on {len(messages)} messages; {model.weights.nnz} weights; thresholds: {thresholds}")
+    weights = model.weights.nnz
+    print(f"trained on {len(messages)} messages; {weights} weights; thresholds: {thresholds}")
     print(f"wrote {out.relative_to(PROJECT_ROOT) if out.is_relative_to(PROJECT_ROOT) else out}")
     return 0
 

@@ -44,7 +44,9 @@ class Report:
         return tally
 
     def alarm_rate(self) -> Tally:
-        return Tally(sum(t.found for t in self.alarms.values()), sum(t.total for t in self.alarms.values()))
+        return Tally(
+            sum(t.found for t in self.alarms.values()), sum(t.total for t in self.alarms.values())
+        )
 
     def meets_targets(self) -> bool:
         recall_ok = all((self.overall(s).rate or 0) >= TARGETS[s] for s in SIGNALS)
@@ -81,7 +83,9 @@ def table(report: Report, languages: list[str]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for language in languages:
         cells = [_cell(report.recall[(s, language)]) for s in SIGNALS]
-        lines.append(f"| {language} | " + " | ".join(cells) + f" | {_cell(report.alarms[language])} |")
+        lines.append(
+            f"| {language} | " + " | ".join(cells) + f" | {_cell(report.alarms[language])} |"
+        )
     cells = [_cell(report.overall(s)) for s in SIGNALS]
     lines.append("| **all** | " + " | ".join(cells) + f" | {_cell(report.alarm_rate())} |")
     targets = [f">= {TARGETS[s] * 100:.0f}%" for s in SIGNALS]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,13 +129,13 @@ class PhraseIndex:
             self.numbers.append(phrase)
             return
         for alt in first.alts:
-                if alt.prefix:
-                    self.by_prefix[alt.literal[:1]].append((alt.literal, phrase))
-                elif alt.exact:
-                    self.by_norm[alt.literal].append(phrase)
-                else:
-                    self.by_key[alt.key].append(phrase)
-                    self.by_norm[alt.literal].append(phrase)
+            if alt.prefix:
+                self.by_prefix[alt.literal[:1]].append((alt.literal, phrase))
+            elif alt.exact:
+                self.by_norm[alt.literal].append(phrase)
+            else:
+                self.by_key[alt.key].append(phrase)
+                self.by_norm[alt.literal].append(phrase)
 
     def candidates(self, token: Token) -> list[Phrase]:
         found = self.by_key.get(token.key, []) + self.by_norm.get(token.norm, [])
@@ -311,7 +312,9 @@ class PatternSet:
             found = self.index.matches(tokens)
             if not found:
                 continue
-            past = bool(self.past.matches(tokens)) and not self.present.matches(tokens)
+            past = (
+                bool(self.past.matches(tokens)) or any(_a_past_year(t.norm) for t in tokens)
+            ) and not self.present.matches(tokens)
             for phrase, start, gaps, matched in found:
                 group = phrase.group
                 assert group is not None
@@ -347,6 +350,11 @@ def _words_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     return [str(v) for v in value]
+
+
+def _a_past_year(word: str) -> bool:
+    """ "in 2019": a year before this one dates the clause, in any language."""
+    return len(word) == 4 and word.isdigit() and 1950 <= int(word) < datetime.now(UTC).year
 
 
 def _slot_matches(slot: Slot, token: Token) -> bool:

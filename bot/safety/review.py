@@ -11,7 +11,6 @@ held-out split while writing patterns: that split is the test.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from bot.safety.corpus import read_split
 from bot.safety.patterns import load_pattern_file

@@ -115,29 +115,45 @@ class SafetyScreen:
             return NOTHING
         signals: dict[str, Signal] = {}
         indicators: set[str] = set()
+        held_back: set[str] = set()  # a phrase found but negated or in the past
+        spoken: list[str] = []  # languages whose phrases raised a signal
         for patterns in self._pattern_sets(text):
             for hit in patterns.find(text):
-                if hit.negated:
-                    continue
+                if hit.negated or hit.past:
+                    if hit.signal:
+                        held_back.add(hit.signal)
+                    if hit.negated:
+                        continue
                 if hit.indicator:
                     indicators.add(hit.indicator)
                 if not hit.signal or hit.past:
                     continue
+                spoken.append(hit.language)
                 known = signals.get(hit.signal)
                 if known is None or known.language == "en":  # the person's own language wins
                     signals[hit.signal] = Signal(hit.signal, hit.language, "pattern")
         words = sum(len(c) for c in clauses(text))
         if self.model is not None and words >= 2:
-            for kind in self.model.raised(text):
+            # The classifier cannot read negation or time as the patterns do: a
+            # signal whose phrase was found and read as "not" or "years ago" stays
+            # down ("im not suicidal", "he broke my nose in 2018").
+            for kind in self.model.raised(text) - held_back:
                 signals.setdefault(kind, Signal(kind, None, "classifier"))
         if not signals:
             return Screening((), frozenset(indicators), None)
-        spoken = [s.language for s in signals.values() if s.language]
-        language = next((lang for lang in spoken if lang != "en"), spoken[0] if spoken else None)
-        if language is None or language == "en":
-            language = detect(text, self.languages) or language or locale
         ordered = tuple(signals[k] for k in SIGNALS if k in signals)
-        return Screening(ordered, frozenset(indicators), language)
+        return Screening(ordered, frozenset(indicators), self._language(text, spoken, locale))
+
+    def _language(self, text: str, spoken: list[str], locale: str | None) -> str | None:
+        """The language to answer in: the one whose phrases matched; when several
+        did ("help me" is also Roman Urdu), the detector decides among them."""
+        matched = list(dict.fromkeys(spoken))
+        if len(matched) == 1:
+            return matched[0]
+        detected = detect(text, self.languages)
+        if detected in matched or not matched:
+            return detected or locale
+        return "en" if "en" in matched else matched[0]
 
 
 _SHARED: dict[tuple, SafetyScreen] = {}

@@ -22,26 +22,34 @@ from sqlmodel import Session, create_engine
 
 from bot.storage.models import Conversation
 
+DEFAULT_TIMEOUT = 5  # seconds: a webhook never waits long for a lock or a lost server
 
-def make_engine(url: str) -> Engine:
+
+def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
+    """An engine that gives up after `timeout` seconds waiting for a connection,
+    a lock or a statement, so a person gets the calm "please send that again"
+    reply quickly instead of a webhook that hangs until the provider gives up."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        _make_sqlite_serial(engine)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": timeout})
+        _make_sqlite_serial(engine, timeout)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    millis = int(timeout * 1000)
+    options = f"-c lock_timeout={millis} -c statement_timeout={millis * 2}"
+    connect_args = {"connect_timeout": max(1, round(timeout)), "options": options}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _make_sqlite_serial(engine: Engine) -> None:
+def _make_sqlite_serial(engine: Engine, timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -51,9 +59,9 @@ def _make_sqlite_serial(engine: Engine) -> None:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, timeout)
         self.is_postgres = self.engine.dialect.name == "postgresql"
 
     @contextmanager

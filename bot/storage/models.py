@@ -37,6 +37,13 @@ class HandledMessage(SQLModel, table=True):
     conversation_id: int = Field(index=True)
     replies_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     handled_at: datetime = Field(index=True)
+    # For channels that send replies themselves (Telegram): how many replies
+    # there are, how many are confirmed sent, the sealed address to finish
+    # sending to, and when a sender last took the unsent ones (bot/storage/deliveries).
+    reply_count: int = 0
+    delivered: int = 0
+    address_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    delivery_claimed_at: datetime | None = None
 
 
 class CallbackRequest(SQLModel, table=True):

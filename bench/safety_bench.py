@@ -1,0 +1,46 @@
+"""`make bench`, part two: what the safety screen costs per message.
+
+Reads every message of the labelled corpus (both splits, every language)
+through the shipped screen several times and prints p50, p99 and the worst
+time per message (target: p99 at most 2 ms on the 2-core machine), and the
+share of messages answered by the patterns alone. Figures only.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+from bench.engine_bench import percentile
+from bot.safety import SafetyScreen
+from bot.safety.corpus import read_split
+from bot.settings import PROJECT_ROOT, get_settings
+
+PASSES = 5
+
+
+def main() -> None:
+    settings = get_settings()
+    started = time.perf_counter()
+    screen = SafetyScreen(settings.content_dir / "safety", settings.locales)
+    loaded = time.perf_counter() - started
+    corpus = PROJECT_ROOT / "tests" / "data" / "safety"
+    texts = [m.text for split in ("train", "heldout") for m in read_split(corpus, split)]
+    timings: list[float] = []
+    for _ in range(PASSES):
+        for text in texts:
+            start = time.perf_counter()
+            screen.read(text, "en")
+            timings.append(time.perf_counter() - start)
+    ms = [t * 1000 for t in timings]
+    print(f"safety screen: {len(texts)} messages x {PASSES} passes, loaded in {loaded:.2f} s")
+    print(
+        f"  per message: p50 {percentile(ms, 0.50):.3f} ms, p99 {percentile(ms, 0.99):.3f} ms, "
+        f"max {max(ms):.3f} ms  (target: p99 <= 2 ms)"
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  process peak memory with the screen loaded: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Replies a channel sends itself (Telegram), delivered at least once.
+
+The engine stores each turn's replies with the message id before anything is
+sent (bot/engine.py). The channel then counts how many went out. Whatever is
+still unsent (a Bot API failure, a crash mid-send) is finished by the same
+update delivered again or, after a short settling time, by the worker. A
+reply may go twice after a crash; it is never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from bot.storage.crypto import Vault
+from bot.storage.db import Database
+from bot.storage.models import HandledMessage
+from bot.types import Reply
+
+SETTLE = timedelta(seconds=30)  # leave a turn to its webhook this long
+GIVE_UP = timedelta(hours=6)  # an answer this old would no longer help
+CLAIM_FOR = timedelta(minutes=2)  # a sender that took a turn and died frees it after this
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A turn with replies still to send, and where to send them."""
+
+    provider_id: str
+    address: str
+    replies: list[Reply]
+    delivered: int
+
+
+def mark_delivered(db: Database, channel: str, provider_id: str, count: int) -> None:
+    """`count` replies of the turn are sent; the count never goes back."""
+    with db.session() as session:
+        session.execute(
+            update(HandledMessage)
+            .where(HandledMessage.channel == channel)
+            .where(HandledMessage.provider_id == provider_id)
+            .where(HandledMessage.delivered < count)
+            .values(delivered=count)
+        )
+        session.commit()
+
+
+def claim_unfinished(
+    db: Database, vault: Vault, channel: str, now: datetime, limit: int = 20
+) -> list[Unfinished]:
+    """Take turns whose replies are not all sent, old enough that no webhook is
+    still sending them and young enough to matter; each is claimed for a while
+    so two workers do not both finish it."""
+    with db.session() as session:
+        query = (
+            select(HandledMessage)
+            .where(HandledMessage.channel == channel)
+            .where(HandledMessage.address_enc.is_not(None))
+            .where(HandledMessage.delivered < HandledMessage.reply_count)
+            .where(HandledMessage.handled_at < now - SETTLE)
+            .where(HandledMessage.handled_at > now - GIVE_UP)
+            .where(
+                or_(
+                    HandledMessage.delivery_claimed_at.is_(None),
+                    HandledMessage.delivery_claimed_at < now - CLAIM_FOR,
+                )
+            )
+            .order_by(HandledMessage.handled_at)
+            .limit(limit)
+        )
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        taken: list[Unfinished] = []
+        for row in session.execute(query).scalars():
+            row.delivery_claimed_at = now
+            session.add(row)
+            taken.append(
+                Unfinished(
+                    row.provider_id,
+                    str(vault.open(row.address_enc)),
+                    [Reply.from_json(r) for r in vault.open(row.replies_enc)],
+                    row.delivered,
+                )
+            )
+        session.commit()
+    return taken
