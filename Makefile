@@ -39,6 +39,7 @@ screenshots: setup browser
 bench: setup
 	$(BIN)/python -m bench.engine_bench
 	$(BIN)/python -m bench.safety_bench
+	$(BIN)/python -m bench.webhook_bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,16 +1,22 @@
 """Messages to a person that go out later through the outbox, only when they
 agreed to that kind (safety rule: nothing is sent that a person did not ask
 for). Today that is the text before a call, for people who said it is safe.
+
+"We will call you in about 10 minutes" is true only for a few minutes, so the
+row names its request and expires after TEXT_BEFORE_CALL_EXPIRY_MINUTES: the
+worker sends it then or never (bot/outbox.py), and never once the person has
+cancelled, the request is closed, or it is outside their safe times.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
 from bot.content.model import Content
 from bot.outbox import enqueue, is_opted_out
+from bot.settings import get_settings
 from bot.storage.crypto import Vault
 from bot.storage.models import CallbackRequest
 
@@ -22,20 +28,26 @@ def queue_text_before_call(
     request: CallbackRequest,
     occasion: str,
     now: datetime,
+    expires_in: timedelta | None = None,
 ) -> str:
     """Queue the "we will call you soon" text; say why not when it may not go.
 
     Returns "queued", "already_queued", "not_agreed" (the person did not say a
-    text first is safe), "no_number" or "opted_out". `occasion` tells apart
-    two calls to the same request (e.g. the attempt number).
+    text first is safe), "not_open" (cancelled or closed), "no_number" or
+    "opted_out". `occasion` tells apart two calls to the same request (e.g. the
+    attempt number). `expires_in` defaults to TEXT_BEFORE_CALL_EXPIRY_MINUTES.
     """
     if request.text_first_ok is not True:
         return "not_agreed"
+    if request.status not in ("open", "claimed") or request.id is None:
+        return "not_open"
     number = vault.open(request.details_enc).get("phone")
     if not number:
         return "no_number"
     if is_opted_out(session, vault, number):
         return "opted_out"
+    if expires_in is None:
+        expires_in = timedelta(minutes=get_settings().text_before_call_expiry_minutes)
     locale = request.language if request.language in content.catalogs else "en"
     added = enqueue(
         session,
@@ -46,5 +58,7 @@ def queue_text_before_call(
         text=content.text("notices.text_before_call", locale),
         dedupe_key=f"text_before_call:{request.reference}:{occasion}",
         now=now,
+        request_id=request.id,
+        expires_at=now + expires_in,
     )
     return "queued" if added else "already_queued"

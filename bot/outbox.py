@@ -1,4 +1,5 @@
-"""Messages sent later, by the worker: only kinds a person agreed to, never twice.
+"""Messages sent later, by the worker: only kinds a person agreed to, never twice,
+and nothing void.
 
 A flow or the dashboard `enqueue`s a message (address and text sealed) in
 its own transaction; `send_due` hands due rows to the channel's sender. A row
@@ -8,30 +9,54 @@ seen by the wrong person; a missing one is visible to staff as `sending`).
 A sender says how a send went by returning `Sent` or raising `SendDeferred`
 (surely not sent: try again later) or `SendRefused` (never try again). Texts
 to a number that opted out are refused before any provider is called.
+
+Every row says what it is for (`request_id`, None for staff notices) and
+until when it makes sense (`expires_at`). Just before the provider is called
+the row is checked again: its request must still exist and be open or
+claimed, now must be inside the person's safe times (bot/dashboard/windows.py,
+the same rules the dashboard keeps to) and before the row's expiry. A row
+that fails a check is marked `void` with a reason code in `last_error` (never
+personal data) and counted; "we will call you in 10 minutes" is never sent to
+someone who cancelled, outside their safe times, or an hour late. Cancelling
+or closing a request deletes its pending rows in the same transaction
+(bot/storage/requests.py, bot/dashboard/attempts.py), so the check here is
+the second line, for whatever changed between queueing and sending.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from bot.content.loader import read_yaml
+from bot.dashboard import windows as win
+from bot.settings import PROJECT_ROOT
 from bot.storage.crypto import Vault
 from bot.storage.db import Database, utc
-from bot.storage.models import OutboundMessage, Outbox, SmsOptOut
+from bot.storage.models import CallbackRequest, OutboundMessage, Outbox, SmsOptOut
+from bot.storage.requests import OPEN_STATUSES
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)  # then give up and mark failed
+# A row queued without its own expiry (a staff notice) is void after this: an
+# "urgent request waiting" notice half a day late helps nobody.
+DEFAULT_EXPIRY = timedelta(hours=6)
+# Statuses a row never leaves; purged after MESSAGE_RETENTION_HOURS (bot/worker.py).
+FINISHED = ("sent", "failed", "refused", "void")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +105,21 @@ def enqueue(
     dedupe_key: str,
     now: datetime,
     person_key: str | None = None,
+    request_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """Queue one message inside the caller's transaction; False if already queued.
 
     `dedupe_key` names the one occasion (e.g. "text_before_call:FD-7KQ2:1"),
     so asking twice queues once. For SMS the person key is the number's, so an
-    opt-out is found without opening the payload.
+    opt-out is found without opening the payload. A message for a person names
+    the `request_id` it belongs to, so it is void once that request is not
+    open; `expires_at` (default `DEFAULT_EXPIRY` from now) is when it is void anyway.
     """
     if person_key is None and channel == "sms":
         person_key = vault.person_key("sms", address)
+    if expires_at is None:
+        expires_at = now + DEFAULT_EXPIRY
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = session.execute(
         insert(Outbox)
@@ -98,15 +129,57 @@ def enqueue(
             dedupe_key=dedupe_key,
             person_key=person_key,
             payload_enc=vault.seal({"address": address, "text": text}),
+            request_id=request_id,
             status="pending",
             attempts=0,
             next_attempt_at=now,
+            expires_at=expires_at,
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(Outbox.id)
     )
     return result.scalar_one_or_none() is not None
+
+
+def drop_pending(session: Session, request_id: int) -> int:
+    """Delete a request's unsent rows in the caller's transaction (it was closed
+    or cancelled, so what was queued for it is void); returns how many."""
+    return session.execute(
+        delete(Outbox).where(Outbox.request_id == request_id).where(Outbox.status == "pending")
+    ).rowcount
+
+
+def callback_hours(content_dir: Path) -> list[win.Window]:
+    """The service's callback hours (content/data/service.yaml): the safe times
+    of a request that said "as soon as possible"."""
+    raw = read_yaml(content_dir / "data" / "service.yaml")
+    return win.service_hours(raw.data or {})
+
+
+@lru_cache(maxsize=1)
+def _shipped_hours() -> tuple[win.Window, ...]:
+    return tuple(callback_hours(PROJECT_ROOT / "content"))
+
+
+def void_reason(
+    session: Session, row: Outbox, now: datetime, hours: list[win.Window]
+) -> str | None:
+    """Why this row must not be sent now (a code), or None when it may go."""
+    request = None
+    if row.request_id is not None:
+        request = session.get(CallbackRequest, row.request_id)
+        if request is None:
+            return "request_gone"
+        if request.status not in OPEN_STATUSES:
+            return f"request_{request.status}"[:40]
+    if utc(row.expires_at) <= utc(now):
+        return "expired"
+    if request is not None:
+        allowed = win.effective(request.safe_windows or [], request.asap, hours)
+        if not win.inside(allowed, now):
+            return "outside_safe_times"
+    return None
 
 
 def is_opted_out(session: Session, vault: Vault, number: str) -> bool:
@@ -120,6 +193,9 @@ class SendCounts:
     deferred: int = 0
     refused: int = 0
     failed: int = 0
+    void: int = 0
+    errors: int = 0  # rows whose handling broke (left `sending`: never sent twice)
+    reasons: Counter[str] = field(default_factory=Counter)  # void reason codes
 
 
 def _claim_due(db: Database, now: datetime, channels: set[str], limit: int) -> list[int]:
@@ -150,13 +226,27 @@ async def send_due(
     senders: Mapping[str, Sender],
     now: datetime,
     limit: int = 50,
+    *,
+    hours: list[win.Window] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> SendCounts:
-    """Send every due message of a channel that has a sender; record how it went."""
+    """Send every due message of a channel that has a sender; record how it went.
+
+    `hours` are the service's callback hours (default: the shipped content's).
+    `clock`, when given, is read again just before each send, so a slow
+    provider cannot push a row past its expiry or safe time unnoticed.
+    """
     counts = SendCounts()
     if not senders:
         return counts
+    hours = list(_shipped_hours()) if hours is None else hours
     for outbox_id in _claim_due(db, now, set(senders), limit):
-        await _send_one(db, vault, senders, outbox_id, now, counts)
+        at = clock() if clock is not None else now
+        try:
+            await _send_one(db, vault, senders, outbox_id, at, hours, counts)
+        except Exception as fault:  # noqa: BLE001 - one bad row never stops the others
+            log.error("outbox row %d broke: %s", outbox_id, type(fault).__name__)
+            counts.errors += 1
     return counts
 
 
@@ -166,15 +256,32 @@ async def _send_one(
     senders: Mapping[str, Sender],
     outbox_id: int,
     now: datetime,
+    hours: list[win.Window],
     counts: SendCounts,
 ) -> None:
     with db.session() as session:
         row = session.get(Outbox, outbox_id)
         if row is None:
-            return
-        payload = vault.open(row.payload_enc)
-        refused_before = row.channel == "sms" and is_opted_out(session, vault, payload["address"])
+            return  # its request was cancelled or purged after the row was claimed
+        reason = void_reason(session, row, now, hours)
+        payload: dict = {}
+        if reason is None:
+            try:
+                payload = vault.open(row.payload_enc)
+            except Exception:  # noqa: BLE001 - corrupt or sealed with another key
+                reason = "unreadable"
+        refused_before = (
+            reason is None
+            and row.channel == "sms"
+            and is_opted_out(session, vault, payload["address"])
+        )
         session.commit()
+    if reason is not None:
+        log.info("outbox row %d void: %s", outbox_id, reason)
+        _finish(db, outbox_id, "void", reason, now)
+        counts.void += 1
+        counts.reasons[reason] += 1
+        return
     if refused_before:
         _finish(db, outbox_id, "refused", "opted_out", now)
         counts.refused += 1
@@ -267,7 +374,12 @@ def clear_opt_out(session: Session, vault: Vault, number: str) -> bool:
 
 
 def run_sends(
-    db: Database, vault: Vault, senders: Mapping[str, Sender], now: datetime
+    db: Database,
+    vault: Vault,
+    senders: Mapping[str, Sender],
+    now: datetime,
+    hours: list[win.Window] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> SendCounts:
     """`send_due` for the synchronous worker loop."""
-    return asyncio.run(send_due(db, vault, senders, now))
+    return asyncio.run(send_due(db, vault, senders, now, hours=hours, clock=clock))

@@ -35,7 +35,16 @@ class Settings(BaseSettings):
         5, description="longest wait for a database connection, lock or statement"
     )
     retention_days: int = Field(28, description="days a callback request is kept")
-    message_retention_hours: int = Field(48, description="hours a handled message id is kept")
+    message_retention_hours: int = Field(
+        48, description="hours a handled message id, a sent outbox row and a Telegram id are kept"
+    )
+    conversation_retention_days: int = Field(
+        30, description="days an idle conversation is kept when its person has no open request"
+    )
+    audit_retention_days: int = Field(365, description="days an audit event is kept")
+    text_before_call_expiry_minutes: int = Field(
+        15, description="the text before a call is void (never sent) this long after queueing"
+    )
     log_level: str = "INFO"
     port: int = 8000
 

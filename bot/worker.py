@@ -2,19 +2,39 @@
 longer needed, on a schedule.
 
 - Outbox messages go out through each channel that has credentials (see
-  bot/outbox.py for retries and the never-twice rule).
+  bot/outbox.py for retries, the never-twice rule and why a row is void).
 - Telegram replies a webhook could not send (a Bot API outage, a process
   killed mid-send) are finished here (bot/storage/deliveries.py): at least
   once, never lost.
 
-- Callback requests past their retention date are deleted, with the
-  dashboard's call attempts (and their sealed notes) for them.
-- Handled message ids (kept so provider retries get the same answer) and
-  Telegram message ids (kept so EXIT can delete them; Telegram allows that
-  for 48 hours) are deleted after MESSAGE_RETENTION_HOURS.
+Every job runs guarded: one that fails (a database away, a provider down, a
+row that cannot be decrypted) logs the error's type only and the loop goes
+on with the next job; the worker never exits on one bad row.
+
+`purge` keeps the retention promises. Retention is counted from each row's
+creation time at purge time, so lowering a setting applies to rows already
+stored. Each step is its own transaction, so one failing step never keeps
+the others from deleting; a row whose sealed data cannot be decrypted is
+deleted or wiped anyway (retention beats readability) and counted.
+
+- Callback requests older than RETENTION_DAYS (or past the retain_until the
+  person was told) are deleted with their call attempts (sealed notes) and
+  outbox rows, in one transaction.
+- Cancelled requests keep no personal details (bot/storage/requests.py
+  forgets them at once; rows cancelled before that are wiped here).
+- Outbox rows that are finished (sent, void, failed, refused) or expired are
+  deleted MESSAGE_RETENTION_HOURS after they were queued, as are handled
+  message ids (kept so provider retries get the same answer, with the sealed
+  replies) and Telegram message ids (kept so EXIT can delete them; Telegram
+  allows that for 48 hours).
 - Delivery records of sent messages are deleted after RETENTION_DAYS.
 - Conversations idle past the inactivity timeout lose their unconfirmed
-  answers, so a half-finished request never lingers in the database.
+  answers, so a half-finished request never lingers in the database; a
+  conversation idle for CONVERSATION_RETENTION_DAYS whose person has no open
+  request is deleted.
+- Audit events older than AUDIT_RETENTION_DAYS are deleted with a core DELETE
+  on the table: the ORM refuses to delete audit events (bot/dashboard/audit.py)
+  so that nothing else can rewrite history, and this is the one exception.
 - Dashboard claims nobody has acted on for CLAIM_RELEASE_MINUTES go back to
   the queue, so a forgotten claim never leaves a person waiting; dashboard
   sessions that ended and sign-in failures that no longer count are deleted.
@@ -25,30 +45,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, func, or_, select
+from sqlmodel import Session
 
+from bot.dashboard import windows as win
 from bot.dashboard.claims import release_idle
 from bot.dashboard.sessions import forget_stale
 from bot.engine import Engine
-from bot.outbox import Sender, run_sends
+from bot.outbox import FINISHED, SendCounts, Sender, callback_hours, run_sends
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
 from bot.storage.db import Database
 from bot.storage.models import (
+    AuditEvent,
     CallAttempt,
     CallbackRequest,
     Conversation,
     HandledMessage,
     OutboundMessage,
+    Outbox,
     TelegramMessage,
 )
+from bot.storage.requests import OPEN_STATUSES, forget_request_data
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
 SEND_INTERVAL_SECONDS = 5
+CHUNK = 500  # ids per IN (...) list
+T = TypeVar("T")
 
 
 def build_senders(settings: Settings) -> dict[str, Sender]:
@@ -68,55 +97,266 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
 @dataclass
 class PurgeCounts:
     requests: int = 0
+    cancelled_wiped: int = 0  # cancelled requests still holding details (from before)
     messages: int = 0
-    conversations: int = 0
+    conversations: int = 0  # idle drafts wiped
+    conversations_deleted: int = 0
     telegram_ids: int = 0
+    outbox: int = 0
     deliveries: int = 0
+    audit: int = 0
     claims: int = 0
     sign_ins: int = 0
+    unreadable: int = 0  # sealed data that could not be decrypted, wiped or deleted anyway
+    failed_steps: list[str] = field(default_factory=list)
+
+
+Step = Callable[[Session, Vault, Settings, datetime, PurgeCounts, bool], None]
 
 
 def purge(
     db: Database, vault: Vault, settings: Settings, now: datetime | None = None
 ) -> PurgeCounts:
+    """Delete everything past its retention; each step in its own transaction."""
     now = now or datetime.now(UTC)
     counts = PurgeCounts()
-    with db.session() as session:
-        counts.requests = session.execute(
-            delete(CallbackRequest).where(CallbackRequest.retain_until < now)
-        ).rowcount
-        session.execute(
-            delete(CallAttempt).where(CallAttempt.request_id.not_in(select(CallbackRequest.id)))
-        )
-        message_cutoff = now - timedelta(hours=settings.message_retention_hours)
-        counts.messages = session.execute(
-            delete(HandledMessage).where(HandledMessage.handled_at < message_cutoff)
-        ).rowcount
-        counts.telegram_ids = session.execute(
-            delete(TelegramMessage).where(TelegramMessage.sent_at < message_cutoff)
-        ).rowcount
-        counts.deliveries = session.execute(
-            delete(OutboundMessage).where(
-                OutboundMessage.created_at < now - timedelta(days=settings.retention_days)
-            )
-        ).rowcount
-        idle_since = now - timedelta(minutes=settings.inactivity_timeout_minutes)
-        query = select(Conversation).where(Conversation.last_activity < idle_since)
-        if db.is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        empty = vault.seal({})
-        for conversation in session.execute(query).scalars():
-            # The place is kept so the next message is told it starts afresh.
-            if vault.open(conversation.slots_enc):
-                conversation.slots_enc = empty
-                session.add(conversation)
-                counts.conversations += 1
-        counts.claims = release_idle(session, now, settings.claim_release_minutes)
-        counts.sign_ins = forget_stale(
-            session, now, settings.dashboard_idle_minutes, settings.login_lockout_minutes
-        )
-        session.commit()
+    steps: list[tuple[str, Step]] = [
+        ("requests", _purge_requests),
+        ("cancelled", _wipe_cancelled),
+        ("outbox", _purge_outbox),
+        ("messages", _purge_messages),
+        ("deliveries", _purge_deliveries),
+        ("idle_answers", _wipe_idle_answers),
+        ("conversations", _purge_conversations),
+        ("audit", _purge_audit),
+        ("claims", _release_claims),
+        ("sign_ins", _forget_sign_ins),
+    ]
+    for name, step in steps:
+        before = replace(counts)
+        try:
+            with db.session() as session:
+                step(session, vault, settings, now, counts, db.is_postgres)
+                session.commit()
+        except Exception as fault:  # noqa: BLE001 - the next step still runs
+            log.error("purge step %s failed: %s", name, type(fault).__name__)
+            counts = replace(before, failed_steps=[*before.failed_steps, name])
     return counts
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
+
+
+def _purge_requests(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    """Requests past retention, with their attempts and outbox rows, together."""
+    cutoff = now - timedelta(days=settings.retention_days)
+    ids = list(
+        session.execute(
+            select(CallbackRequest.id).where(
+                or_(CallbackRequest.created_at < cutoff, CallbackRequest.retain_until < now)
+            )
+        ).scalars()
+    )
+    for chunk in _chunks(ids):
+        session.execute(delete(Outbox).where(Outbox.request_id.in_(chunk)))
+        session.execute(delete(CallAttempt).where(CallAttempt.request_id.in_(chunk)))
+        counts.requests += session.execute(
+            delete(CallbackRequest).where(CallbackRequest.id.in_(chunk))
+        ).rowcount
+    known = select(CallbackRequest.id)
+    session.execute(delete(CallAttempt).where(CallAttempt.request_id.not_in(known)))
+    session.execute(
+        delete(Outbox).where(Outbox.request_id.is_not(None)).where(Outbox.request_id.not_in(known))
+    )
+
+
+def _opens(vault: Vault, blob: bytes, counts: PurgeCounts) -> bool:
+    """Whether sealed data can be decrypted; counted when it cannot."""
+    try:
+        vault.open(blob)
+    except Exception:  # noqa: BLE001 - corrupt, truncated or sealed with another key
+        counts.unreadable += 1
+        return False
+    return True
+
+
+def _wipe_cancelled(
+    session: Session,
+    vault: Vault,
+    _settings: Settings,
+    _now: datetime,
+    counts: PurgeCounts,
+    pg: bool,
+) -> None:
+    """Cancelled requests that still hold details (cancelled before `cancel`
+    forgot them at once) lose them. A sealed empty dict has a known length and
+    anything else holds data, so rows are found without decrypting them."""
+    empty = len(vault.seal({}))
+    query = (
+        select(CallbackRequest)
+        .where(CallbackRequest.status == "cancelled")
+        .where(func.length(CallbackRequest.details_enc) != empty)
+    )
+    if pg:
+        query = query.with_for_update(skip_locked=True)
+    for request in session.execute(query).scalars():
+        _opens(vault, request.details_enc, counts)
+        request.details_enc = vault.seal({})
+        session.add(request)
+        forget_request_data(session, request.id)
+        counts.cancelled_wiped += 1
+
+
+def _purge_outbox(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    """Outbox rows that can no longer go (finished or expired), after a while."""
+    cutoff = now - timedelta(hours=settings.message_retention_hours)
+    counts.outbox = session.execute(
+        delete(Outbox)
+        .where(Outbox.created_at < cutoff)
+        .where(or_(Outbox.status.in_(FINISHED), Outbox.expires_at < now))
+    ).rowcount
+
+
+def _purge_messages(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    """Handled message ids (with sealed replies) and Telegram message ids."""
+    cutoff = now - timedelta(hours=settings.message_retention_hours)
+    counts.messages = session.execute(
+        delete(HandledMessage).where(HandledMessage.handled_at < cutoff)
+    ).rowcount
+    counts.telegram_ids = session.execute(
+        delete(TelegramMessage).where(TelegramMessage.sent_at < cutoff)
+    ).rowcount
+
+
+def _purge_deliveries(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    cutoff = now - timedelta(days=settings.retention_days)
+    counts.deliveries = session.execute(
+        delete(OutboundMessage).where(OutboundMessage.created_at < cutoff)
+    ).rowcount
+
+
+def _wipe_idle_answers(
+    session: Session,
+    vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    pg: bool,
+) -> None:
+    """Unconfirmed answers of idle conversations; the place is kept so the next
+    message is told it starts afresh. Unreadable answers are wiped too."""
+    idle_since = now - timedelta(minutes=settings.inactivity_timeout_minutes)
+    empty = len(vault.seal({}))
+    query = (
+        select(Conversation)
+        .where(Conversation.last_activity < idle_since)
+        .where(func.length(Conversation.slots_enc) != empty)
+    )
+    if pg:
+        query = query.with_for_update(skip_locked=True)
+    for conversation in session.execute(query).scalars():
+        _opens(vault, conversation.slots_enc, counts)
+        conversation.slots_enc = vault.seal({})
+        session.add(conversation)
+        counts.conversations += 1
+
+
+def _purge_conversations(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    pg: bool,
+) -> None:
+    """Conversations idle for CONVERSATION_RETENTION_DAYS of people with no open request."""
+    cutoff = now - timedelta(days=settings.conversation_retention_days)
+    open_request = (
+        select(CallbackRequest.id)
+        .where(CallbackRequest.person_key == Conversation.person_key)
+        .where(CallbackRequest.status.in_(OPEN_STATUSES))
+    )
+    query = (
+        select(Conversation.id)
+        .where(Conversation.last_activity < cutoff)
+        .where(~exists(open_request))
+    )
+    if pg:
+        query = query.with_for_update(skip_locked=True, of=Conversation)
+    ids = list(session.execute(query).scalars())
+    for chunk in _chunks(ids):
+        session.execute(delete(HandledMessage).where(HandledMessage.conversation_id.in_(chunk)))
+        counts.conversations_deleted += session.execute(
+            delete(Conversation).where(Conversation.id.in_(chunk))
+        ).rowcount
+
+
+def _purge_audit(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    """A core DELETE on the table, past the ORM's append-only guard, which
+    would refuse (and should, everywhere else)."""
+    table = AuditEvent.__table__
+    cutoff = now - timedelta(days=settings.audit_retention_days)
+    counts.audit = session.execute(delete(table).where(table.c.at < cutoff)).rowcount
+
+
+def _release_claims(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    counts.claims = release_idle(session, now, settings.claim_release_minutes)
+
+
+def _forget_sign_ins(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    counts.sign_ins = forget_stale(
+        session, now, settings.dashboard_idle_minutes, settings.login_lockout_minutes
+    )
 
 
 def finish_replies(engine: Engine | None) -> int:
@@ -132,40 +372,100 @@ def finish_replies(engine: Engine | None) -> int:
         return 0
 
 
-def run_worker(once: bool = False) -> int:
-    settings = get_settings()
+def guarded(name: str, job: Callable[[], T], fallback: T) -> T:
+    """Run one job; a failure is logged by its type only and never stops the loop."""
+    try:
+        return job()
+    except Exception as fault:  # noqa: BLE001 - the worker carries on with the next job
+        log.error("worker job %s failed: %s", name, type(fault).__name__)
+        return fallback
+
+
+@dataclass
+class Worker:
+    """What the loop needs, so one round can be run (and tested) on its own."""
+
+    db: Database
+    vault: Vault
+    settings: Settings
+    senders: dict[str, Sender]
+    replier: Engine | None = None
+    hours: list[win.Window] = field(default_factory=list)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def send_round(self) -> SendCounts:
+        """Finish unsent Telegram replies, then send what the outbox has due."""
+        finished = guarded("replies", lambda: finish_replies(self.replier), 0)
+        if finished:
+            log.info("telegram: %d unsent repl(ies) finished", finished)
+        sent = guarded(
+            "sends",
+            lambda: run_sends(
+                self.db, self.vault, self.senders, self.clock(), self.hours, clock=self.clock
+            ),
+            SendCounts(),
+        )
+        if sent.sent or sent.deferred or sent.refused or sent.failed or sent.void or sent.errors:
+            log.info(
+                "outbox: %d sent, %d to retry, %d refused, %d failed, %d void (%s), %d broke",
+                sent.sent,
+                sent.deferred,
+                sent.refused,
+                sent.failed,
+                sent.void,
+                ", ".join(f"{code}: {n}" for code, n in sorted(sent.reasons.items())) or "-",
+                sent.errors,
+            )
+        return sent
+
+    def purge_round(self) -> PurgeCounts:
+        counts = guarded(
+            "purge", lambda: purge(self.db, self.vault, self.settings, self.clock()), PurgeCounts()
+        )
+        log.info(
+            "purged %d request(s), %d cancelled request detail(s), %d outbox row(s), "
+            "%d message id(s), %d Telegram message id(s), %d delivery record(s), "
+            "%d idle draft(s), %d conversation(s), %d audit event(s), %d unreadable row(s); "
+            "%d idle claim(s) released; failed steps: %s",
+            counts.requests,
+            counts.cancelled_wiped,
+            counts.outbox,
+            counts.messages,
+            counts.telegram_ids,
+            counts.deliveries,
+            counts.conversations,
+            counts.conversations_deleted,
+            counts.audit,
+            counts.unreadable,
+            counts.claims,
+            ", ".join(counts.failed_steps) or "none",
+        )
+        return counts
+
+
+def build_worker(settings: Settings) -> Worker:
     db = Database(settings.sqlalchemy_url, settings.db_timeout_seconds)
     vault = Vault(settings.secret())
-    senders = build_senders(settings)
-    replier = Engine(settings=settings, database=db) if settings.telegram_enabled else None
-    log.info("worker started; sending on: %s", ", ".join(sorted(senders)) or "no channel")
+    replier = (
+        guarded("telegram", lambda: Engine(settings=settings, database=db), None)
+        if settings.telegram_enabled
+        else None
+    )
+    # Without the callback hours no "as soon as possible" request is inside its
+    # safe times, so texts to people are held back (void), never sent blind.
+    hours = guarded("hours", lambda: callback_hours(settings.content_dir), [])
+    return Worker(db, vault, settings, build_senders(settings), replier, hours)
+
+
+def run_worker(once: bool = False) -> int:
+    worker = build_worker(get_settings())
+    log.info("worker started; sending on: %s", ", ".join(sorted(worker.senders)) or "no channel")
     while True:
         for _ in range(INTERVAL_SECONDS // SEND_INTERVAL_SECONDS):
-            finished = finish_replies(replier)
-            if finished:
-                log.info("telegram: %d unsent repl(ies) finished", finished)
-            sent = run_sends(db, vault, senders, datetime.now(UTC))
-            if sent.sent or sent.deferred or sent.refused or sent.failed:
-                log.info(
-                    "outbox: %d sent, %d to retry, %d refused, %d failed",
-                    sent.sent,
-                    sent.deferred,
-                    sent.refused,
-                    sent.failed,
-                )
+            worker.send_round()
             if once:
                 break
             time.sleep(SEND_INTERVAL_SECONDS)
-        counts = purge(db, vault, settings)
-        log.info(
-            "purged %d request(s), %d message id(s), %d idle conversation(s), "
-            "%d Telegram message id(s), %d delivery record(s), %d idle claim(s) released",
-            counts.requests,
-            counts.messages,
-            counts.conversations,
-            counts.telegram_ids,
-            counts.deliveries,
-            counts.claims,
-        )
+        worker.purge_round()
         if once:
             return 0

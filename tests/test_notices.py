@@ -1,5 +1,6 @@
 """The text before a call goes only to people who said it is safe, once per
-call, in their language, and never to a number that opted out."""
+call, in their language, never to a number that opted out, and names its
+request and a short expiry so the worker never sends it void."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlmodel import Session
 from bot.engine import Engine
 from bot.notices import queue_text_before_call
 from bot.outbox import record_opt_out
+from bot.settings import Settings
 from bot.storage.models import CallbackRequest, Outbox
 
 NUMBER = "+447700900555"
@@ -77,4 +79,27 @@ def test_an_opted_out_number_gets_no_text(engine: Engine) -> None:
         record_opt_out(session, engine.vault, NUMBER, "keyword", datetime.now(UTC))
         session.commit()
     assert queue(engine, request_id) == "opted_out"
+    assert queued_texts(engine) == []
+
+
+def test_the_text_names_its_request_and_is_void_within_minutes(engine: Engine) -> None:
+    request_id = add_request(engine, True)
+    assert queue(engine, request_id) == "queued"
+    with Session(engine.db.engine) as session:
+        row = session.execute(select(Outbox)).scalar_one()
+    assert row.request_id == request_id
+    minutes = Settings().text_before_call_expiry_minutes
+    assert minutes == 15
+    assert row.expires_at - row.created_at == timedelta(minutes=minutes)
+
+
+def test_a_request_no_longer_open_gets_no_text(engine: Engine) -> None:
+    request_id = add_request(engine, True)
+    with Session(engine.db.engine) as session:
+        request = session.get(CallbackRequest, request_id)
+        assert request is not None
+        request.status = "cancelled"
+        session.add(request)
+        session.commit()
+    assert queue(engine, request_id) == "not_open"
     assert queued_texts(engine) == []

@@ -113,15 +113,30 @@ def _bad_request(reason: str) -> HTTPException:
     return HTTPException(status_code=400)
 
 
-def parse_inbound(form: FormData) -> TextIn:
+INBOUND_SID = re.compile(r"^(SM|MM)[0-9a-f]{32}$")  # Twilio's message sids, exactly
+MAX_MEDIA = 10  # Twilio sends at most ten media items with one message
+HEADER_SAFE_FIELDS = ("From", "To", "MessageSid", "SmsMessageSid", "AccountSid", "OptOutType")
+
+
+def parse_inbound(form: FormData, account_sid: str = "") -> TextIn:
+    """The fields of Twilio's webhook, refusing anything Twilio would never send:
+    a signature proves who sent a request, these checks that it is whole."""
     sender = str(form.get("From") or "").strip()
     sid = str(form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
     if not sender or len(sender) > MAX_ADDRESS:
         raise _bad_request("no usable From")
-    if not SID.match(sid):
+    if not SID.match(sid) or (account_sid and not INBOUND_SID.match(sid)):
         raise _bad_request("no usable MessageSid")
+    if account_sid and str(form.get("AccountSid") or "") != account_sid:
+        raise _bad_request("not for this account")
+    if any(
+        "\r" in str(form.get(k) or "") or "\n" in str(form.get(k) or "") for k in HEADER_SAFE_FIELDS
+    ):
+        raise _bad_request("a line break where none belongs")
     count = str(form.get("NumMedia") or "0").strip()
-    media = int(count) if count.isdigit() else 0
+    if not count.isdigit() or int(count) > MAX_MEDIA:
+        raise _bad_request("unusable NumMedia")
+    media = int(count)
     if not media and any(str(key).startswith("MediaUrl") for key in form):
         media = 1
     opt_out_type = str(form.get("OptOutType") or "").strip().upper()
@@ -213,7 +228,7 @@ def answer_without_storage(engine: Engine, text: TextIn, outage: bool) -> str:
 async def inbound(request: Request, now: ArrivedAt) -> Response:
     engine = _engine(request)
     form = await signed_form(request, engine.settings)
-    text = parse_inbound(form)
+    text = parse_inbound(form, engine.settings.twilio_account_sid)
     try:
         answer = await run_in_threadpool(answer_text, engine, text, now)
     except DBAPIError:

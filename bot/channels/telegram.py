@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import warnings
 from collections.abc import AsyncIterator
@@ -79,6 +80,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # a link card could show what
 # thirty a second overall. Read when a limiter is made, so tests can go faster.
 PER_CHAT_RATE = 1.0
 PER_CHAT_BURST = 3
+MAX_UPDATE_BYTES = 256 * 1024  # a text is at most 4096 characters; an update far less than this
 JOINED = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.RESTRICTED}
 
 
@@ -530,8 +532,14 @@ async def webhook(request: Request) -> Response:
     channel: TelegramChannel | None = getattr(request.app.state, "telegram", None)
     if channel is None or not await channel.ready():
         raise HTTPException(status_code=503)  # Telegram delivers it again later
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_UPDATE_BYTES:
+        raise HTTPException(status_code=413)
+    body = await request.body()
+    if len(body) > MAX_UPDATE_BYTES:
+        raise HTTPException(status_code=413)  # no real update is near this size
     try:
-        data = await request.json()
+        data = json.loads(body)
         if not isinstance(data, dict):
             raise ValueError("not an object")
         update = Update.de_json(data, channel.application.bot)

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot.dashboard import audit
 from bot.dashboard import windows as win
+from bot.outbox import drop_pending
 from bot.storage.crypto import Vault
 from bot.storage.models import CallAttempt, CallbackRequest, StaffUser
 
@@ -148,6 +149,8 @@ def record(
     if kind == "closed":
         request.status, request.claimed_by = "closed", None
         request.claimed_at = request.claim_active_at = None
+        if request.id is not None:
+            drop_pending(session, request.id)  # a queued "we will call you soon" is void now
     elif kind == "call_back_later":
         request.status, request.claimed_by, request.call_back_at = "open", None, when
         request.claimed_at = request.claim_active_at = None

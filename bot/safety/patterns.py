@@ -105,6 +105,20 @@ class Phrase:
     text: str
     slots: tuple[Slot, ...]
     group: Group | None
+    # Each required slot made only of whole words, as one set of its words'
+    # forms: a message lacking any one of them cannot match, which a set test
+    # tells far faster than trying the phrase.
+    needs: tuple[frozenset[str], ...] = ()
+
+    def __post_init__(self) -> None:
+        self.needs = tuple(
+            slot.norms | slot.keys
+            for slot in self.slots
+            if slot.alts and not slot.optional and not slot.absent and not slot.prefixes
+        )
+
+
+PREFIX_KEY = 3  # letters of a prefix its index bucket is named by
 
 
 class PhraseIndex:
@@ -130,7 +144,7 @@ class PhraseIndex:
             return
         for alt in first.alts:
             if alt.prefix:
-                self.by_prefix[alt.literal[:1]].append((alt.literal, phrase))
+                self.by_prefix[alt.literal[:PREFIX_KEY]].append((alt.literal, phrase))
             elif alt.exact:
                 self.by_norm[alt.literal].append(phrase)
             else:
@@ -139,18 +153,19 @@ class PhraseIndex:
 
     def candidates(self, token: Token) -> list[Phrase]:
         found = self.by_key.get(token.key, []) + self.by_norm.get(token.norm, [])
-        for prefix, phrase in self.by_prefix.get(token.norm[:1], ()):
-            if token.norm.startswith(prefix) or token.key.startswith(prefix):
-                found.append(phrase)
-        if token.key[:1] != token.norm[:1]:
-            for prefix, phrase in self.by_prefix.get(token.key[:1], ()):
-                if token.key.startswith(prefix):
-                    found.append(phrase)
+        # Prefixes are filed under their first PREFIX_KEY letters (or all of a
+        # shorter one), so only buckets this word can start with are read.
+        for word in {token.norm, token.key}:
+            for size in range(1, PREFIX_KEY + 1):
+                for prefix, phrase in self.by_prefix.get(word[:size], ()):
+                    if word.startswith(prefix):
+                        found.append(phrase)
         return found
 
     def matches(self, tokens: list[Token]) -> list[tuple[Phrase, int, list[int], set[int]]]:
         """Every phrase found, with where it starts, its gap words and its own words."""
         out = []
+        words = {t.norm for t in tokens} | {t.key for t in tokens}
         for start, token in enumerate(tokens):
             seen: set[int] = set()
             extra = self.numbers if token.norm.isdigit() else []
@@ -158,6 +173,8 @@ class PhraseIndex:
                 if id(phrase) in seen:
                     continue
                 seen.add(id(phrase))
+                if any(need.isdisjoint(words) for need in phrase.needs):
+                    continue
                 found = _match(phrase.slots, tokens, 0, start, [])
                 if found is not None:
                     out.append((phrase, start, found[0], found[1]))
@@ -202,6 +219,7 @@ class PatternSet:
         self.language = str(data.get("language") or path.stem)
         self.stems = Stems(data.get("stemmer") or None)
         self.window = int(data.get("negation_window", 3))
+        self._seen: dict[str, tuple[Token, ...]] = {}
         self.spellings: dict[str, tuple[str, ...]] = {}
         for wrong, right in (data.get("spellings") or {}).items():
             self.spellings[squeeze(self._clean_one(str(wrong)))] = tuple(
@@ -300,10 +318,22 @@ class PatternSet:
     def tokens(self, words: tuple[str, ...]) -> list[Token]:
         out: list[Token] = []
         for word in words:
-            squeezed = squeeze(word)
-            for part in self.spellings.get(squeezed, (word,)):
-                out.append(Token(squeeze(part), self.stems.key(part)))
+            out.extend(self._word_tokens(word))
         return out
+
+    def _word_tokens(self, word: str) -> tuple[Token, ...]:
+        """One word as this language reads it (spelling swapped, stem taken), remembered."""
+        found = self._seen.get(word)
+        if found is None:
+            squeezed = squeeze(word)
+            found = tuple(
+                Token(squeeze(part), self.stems.key(part))
+                for part in self.spellings.get(squeezed, (word,))
+            )
+            if len(self._seen) > 50_000:
+                self._seen.clear()
+            self._seen[word] = found
+        return found
 
     def find(self, text: str) -> list[Hit]:
         hits: list[Hit] = []

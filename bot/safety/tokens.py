@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from bot.text import normalise
 
@@ -52,8 +53,10 @@ def clean(text: str) -> str:
     return normalise(text)
 
 
-def _words(clause: str) -> list[str]:
-    """Words of one clause; digits split from letters; phone numbers kept as one word."""
+@lru_cache(maxsize=4096)
+def _words(clause: str) -> tuple[str, ...]:
+    """Words of one clause; digits split from letters; phone numbers kept as one word.
+    Remembered: every language's patterns read the same message."""
     out: list[str] = []
     for word in clean(clause).split():
         out.extend(part for part in _DIGIT_SPLIT.split(word) if part)
@@ -71,7 +74,7 @@ def _words(clause: str) -> list[str]:
             run = []
         if word:
             joined.append(word)
-    return joined
+    return tuple(joined)
 
 
 def clauses(text: str, breaks: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:

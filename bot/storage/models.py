@@ -94,8 +94,12 @@ class Outbox(SQLModel, table=True):
     """A message the worker will send later, only of a kind the person agreed to.
 
     `payload_enc` holds the address and text. `status` goes pending -> sending
-    -> sent (or failed / refused); a row marked `sending` whose send may have
-    reached the provider is never sent again, so a retry cannot send twice.
+    -> sent (or failed / refused / void); a row marked `sending` whose send may
+    have reached the provider is never sent again, so a retry cannot send twice.
+    `request_id` names the callback request the message is for (None for staff
+    notices) and `expires_at` when it stops making sense: a row whose request is
+    gone or no longer open, that is outside the person's safe times or past its
+    expiry is marked `void` with a reason code in `last_error`, never sent.
     """
 
     __tablename__ = "outbox"
@@ -106,10 +110,12 @@ class Outbox(SQLModel, table=True):
     dedupe_key: str = Field(max_length=128, unique=True)
     person_key: str | None = Field(default=None, max_length=64, index=True)
     payload_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    request_id: int | None = Field(default=None, index=True)
     status: str = Field(default="pending", max_length=20, index=True)
     attempts: int = 0
-    last_error: str | None = Field(default=None, max_length=40)
+    last_error: str | None = Field(default=None, max_length=40)  # a code, never text
     next_attempt_at: datetime
+    expires_at: datetime = Field(index=True)
     sent_at: datetime | None = None
     created_at: datetime
 

@@ -3,6 +3,13 @@
 This is what flows see as `dialogue.requests`. Personal details (number,
 name, code word, notes, access needs) are sealed in `details_enc`; the plain
 columns hold only what a queue needs to sort and filter.
+
+"Don't call me" (`cancel`) forgets the personal details at once, in the same
+transaction: `details_enc` becomes a sealed empty dict, the handlers' notes
+on its call attempts are cleared and everything queued in the outbox for it
+is deleted, so nothing can be sent or read for a request the person withdrew.
+The row keeps only its plain columns (reference, status, times) so a handler
+who had it open sees "cancelled", until the worker deletes it at retention.
 """
 
 from __future__ import annotations
@@ -12,11 +19,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from bot.storage.crypto import Vault
-from bot.storage.models import CallbackRequest
+from bot.storage.models import CallAttempt, CallbackRequest, Outbox
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 OPEN_STATUSES = ("open", "claimed")
@@ -156,10 +163,27 @@ class RequestStore:
         return True
 
     def cancel(self) -> bool:
+        """The person withdrew their request: forget its personal data now."""
         found = self._find_open()
         if found is None:
             return False
         found.status, found.updated_at = "cancelled", self.now
+        found.details_enc = self.vault.seal({})
         self.session.add(found)
+        forget_request_data(self.session, found.id)
         self._open = None
         return True
+
+
+def forget_request_data(session: Session, request_id: int | None) -> None:
+    """Delete what a withdrawn request left elsewhere: its outbox rows (sealed
+    number and text, whatever their status) and its handlers' sealed notes."""
+    if request_id is None:
+        return
+    session.execute(delete(Outbox).where(Outbox.request_id == request_id))
+    session.execute(
+        update(CallAttempt)
+        .where(CallAttempt.request_id == request_id)
+        .where(CallAttempt.notes_enc.is_not(None))
+        .values(notes_enc=None)
+    )
