@@ -105,28 +105,13 @@ class Engine:
         self.locales = self.settings.locales
         self.flows: dict[str, Flow] = build_flows(self.content, self.locales)
         self.words = GlobalWords(self.content, self.locales)
-        self.screen = shared_screen(
-            self.settings.content_dir / "safety",
-            tuple(self.locales),
-            self._native_danger_phrases(),
-        )
+        self.screen = shared_screen(self.settings.content_dir / "safety", tuple(self.locales))
         self.timeout = timedelta(minutes=self.settings.inactivity_timeout_minutes)
         service = self.content.data.get("service", {})
         self.reference_prefix = str(service.get("reference_prefix", "FD"))
         areas = self.content.data.get("areas", {}).get("areas", {})
         self.teams = {area_id: area.get("team") for area_id, area in areas.items()}
         self._word_cache: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
-
-    def _native_danger_phrases(self) -> dict[str, list[str]]:
-        """Each language's own translated danger phrases (English ones removed:
-        the English pattern file covers those), for the safety screen."""
-        english = set(self.content.words("words.danger", "phrases", "en"))
-        return {
-            locale: [
-                w for w in self.content.words("words.danger", "phrases", locale) if w not in english
-            ]
-            for locale in self.locales
-        }
 
     # ----- the transaction around one message ----------------------------
     def handle(self, inbound: Inbound) -> list[Reply]:

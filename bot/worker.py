@@ -372,6 +372,10 @@ def finish_replies(engine: Engine | None) -> int:
         return 0
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def guarded(name: str, job: Callable[[], T], fallback: T) -> T:
     """Run one job; a failure is logged by its type only and never stops the loop."""
     try:
@@ -383,15 +387,19 @@ def guarded(name: str, job: Callable[[], T], fallback: T) -> T:
 
 @dataclass
 class Worker:
-    """What the loop needs, so one round can be run (and tested) on its own."""
+    """What the loop needs, so one round can be run (and tested) on its own.
+
+    `hours` are the service's callback hours (None: the shipped content's); an
+    empty list holds back every text to a person that asked "as soon as possible".
+    """
 
     db: Database
     vault: Vault
     settings: Settings
     senders: dict[str, Sender]
     replier: Engine | None = None
-    hours: list[win.Window] = field(default_factory=list)
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    hours: list[win.Window] | None = None
+    clock: Callable[[], datetime] = _now
 
     def send_round(self) -> SendCounts:
         """Finish unsent Telegram replies, then send what the outbox has due."""
@@ -443,7 +451,7 @@ class Worker:
         return counts
 
 
-def build_worker(settings: Settings) -> Worker:
+def build_worker(settings: Settings, clock: Callable[[], datetime] = _now) -> Worker:
     db = Database(settings.sqlalchemy_url, settings.db_timeout_seconds)
     vault = Vault(settings.secret())
     replier = (
@@ -454,11 +462,12 @@ def build_worker(settings: Settings) -> Worker:
     # Without the callback hours no "as soon as possible" request is inside its
     # safe times, so texts to people are held back (void), never sent blind.
     hours = guarded("hours", lambda: callback_hours(settings.content_dir), [])
-    return Worker(db, vault, settings, build_senders(settings), replier, hours)
+    return Worker(db, vault, settings, build_senders(settings), replier, hours, clock)
 
 
-def run_worker(once: bool = False) -> int:
-    worker = build_worker(get_settings())
+def run_worker(once: bool = False, clock: Callable[[], datetime] = _now) -> int:
+    """The worker's loop; `clock` is for tests that move time forward."""
+    worker = build_worker(get_settings(), clock)
     log.info("worker started; sending on: %s", ", ".join(sorted(worker.senders)) or "no channel")
     while True:
         for _ in range(INTERVAL_SECONDS // SEND_INTERVAL_SECONDS):

@@ -176,6 +176,16 @@ class Chat:
         return [o.id for o in self.last[-1].options]
 
 
+def own_danger_examples(locale: str) -> list[str]:
+    """A language's own danger messages: the examples its safety pattern file
+    promises to catch (content/safety/LANG.yaml)."""
+    from bot.safety.patterns import load_pattern_file
+
+    loaded = load_pattern_file(PROJECT_ROOT / "content" / "safety" / f"{locale}.yaml")
+    assert loaded.patterns is not None, loaded.problems
+    return [e for g in loaded.patterns.groups if g.signal == "danger_now" for e in g.examples]
+
+
 @pytest.fixture
 def chat(engine: Engine) -> Chat:
     return Chat(engine)

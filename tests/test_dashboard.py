@@ -493,16 +493,17 @@ def test_every_kind_of_attempt_can_be_recorded_with_notes_sealed(dash: Dash) -> 
     assert request.call_back_at == datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
     page = client.get("/dashboard").text
     assert "Call back agreed for Thu 09:30" in page
+    [text] = outbox_rows(dash)
+    assert (text.kind, text.channel) == ("text_before_call", "sms")
+    assert dash.engine.vault.open(text.payload_enc)["address"] == "+447700900123"
     client.post(f"/dashboard/requests/{reference}/claim", data={"csrf_token": csrf})
     closed = attempt(client, csrf, reference, kind="closed", outcome="support_given")
     assert closed.status_code == 303
     assert dash.request(reference).status == "closed"
+    assert outbox_rows(dash) == []  # closing deletes the unsent text: it would be void
 
     rows = attempt_rows(dash)
     assert [r.kind for r in rows] == [*plain, "reached", "call_back_later", "closed"]
-    [text] = outbox_rows(dash)
-    assert (text.kind, text.channel) == ("text_before_call", "sms")
-    assert dash.engine.vault.open(text.payload_enc)["address"] == "+447700900123"
     assert rows[-1].outcome == "support_given"
     for row in rows[: len(plain)]:
         assert row.notes_enc is not None and b"note about" not in row.notes_enc

@@ -19,7 +19,7 @@ from bot.content.model import RTL_LOCALES, Content
 from bot.engine import Engine
 from bot.settings import PROJECT_ROOT
 from bot.text import is_gsm7, sms_segments
-from tests.conftest import Chat, make_settings
+from tests.conftest import Chat, make_settings, own_danger_examples
 from tests.sms_support import SmsChat, sms_engine
 from tests.test_journeys import open_callback
 
@@ -110,8 +110,7 @@ def test_own_exit_and_danger_words_and_english_ones_work(
     content = polyglot.content
     chat = person(polyglot, driver, f"+4477009003{LOCALES.index(locale):02d}")
     choose(chat, locale)
-    english = content.words("words.danger", "phrases", "en")
-    own_danger = [w for w in content.words("words.danger", "phrases", locale) if w not in english]
+    own_danger = own_danger_examples(locale)
     assert own_danger, f"{locale} has no danger phrases of its own"
     replies = chat.send(f"... {own_danger[0]} ...")
     assert replies[0].key == "words.danger" and replies[0].locale == locale

@@ -13,7 +13,7 @@ import pytest
 from bot.channels import telegram
 from bot.content.model import RTL_LOCALES, Content
 from bot.engine import Engine
-from tests.conftest import clean, make_settings
+from tests.conftest import clean, make_settings, own_danger_examples
 from tests.fake_bot_api import FakeBotApi, FakeBotApiServer
 from tests.telegram_driver import TelegramChat, telegram_engine, webhook_client
 from tests.test_journeys import open_callback
@@ -74,8 +74,7 @@ def test_a_whole_callback_request_in_another_language(chat: TelegramChat, locale
 def test_own_exit_and_danger_words_work_on_telegram(chat: TelegramChat, locale: str) -> None:
     content = chat.engine.content
     choose(chat, locale)
-    english = content.words("words.danger", "phrases", "en")
-    own_danger = [w for w in content.words("words.danger", "phrases", locale) if w not in english]
+    own_danger = own_danger_examples(locale)
     assert chat.send(f"... {own_danger[0]} ...")[0].key == "words.danger"
     own_exit = content.words("words.exit", "word", locale)
     native = [w for w in own_exit if w not in content.words("words.exit", "word", "en")]

@@ -133,20 +133,18 @@ def test_conversations_go_after_their_retention_unless_a_request_is_open(engine:
     with_request, without = Chat(engine, address="+447700900111"), Chat(engine)
     make_request(with_request)
     without.start("me")
-    days = engine.settings.conversation_retention_days
-    assert days == 30
-    settings = engine.settings.model_copy(update={"retention_days": 90})
-    assert (
-        purge(
-            engine.db, engine.vault, settings, now + timedelta(days=days - 1)
-        ).conversations_deleted
-        == 0
-    )
+    assert engine.settings.conversation_retention_days == 30
+    days = 10  # shorter than the request's own retention, to see an open request keep it
+    settings = engine.settings.model_copy(update={"conversation_retention_days": days})
+    early = purge(engine.db, engine.vault, settings, now + timedelta(days=days - 1))
+    assert early.conversations_deleted == 0
     counts = purge(engine.db, engine.vault, settings, now + timedelta(days=days + 1))
     assert counts.conversations_deleted == 1
     with engine.db.session() as session:
         [kept] = session.execute(select(Conversation)).scalars().all()
     assert kept.person_key == engine.vault.person_key("sms", with_request.address)
+    counts = purge(engine.db, engine.vault, engine.settings, now + timedelta(days=31))
+    assert (counts.requests, counts.conversations_deleted) == (1, 1)
 
 
 def test_audit_events_go_after_their_own_retention_and_stay_append_only(engine: Engine) -> None:
@@ -219,8 +217,6 @@ def test_run_worker_once_survives_a_corrupt_row(
         session.execute(update(Conversation).values(slots_enc=b"not sealed at all"))
         session.commit()
     monkeypatch.setattr(worker, "get_settings", lambda: engine.settings)
-    monkeypatch.setattr(
-        Worker, "clock", staticmethod(lambda: datetime.now(UTC) + timedelta(days=31))
-    )
-    assert worker.run_worker(once=True) == 0
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert worker.run_worker(once=True, clock=lambda: later) == 0
     assert count(chat, CallbackRequest) == 0 and count(chat, Conversation) == 0

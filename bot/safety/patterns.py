@@ -250,18 +250,6 @@ class PatternSet:
                 self.phrases.append(Phrase(text, self.compile(text), group))
         self.index = PhraseIndex(self.phrases)
 
-    def add_phrases(self, signal: str, phrases: list[str]) -> None:
-        """Add plain phrases (e.g. the translated danger phrases in content) as one
-        more group, read with the same negation and past-time rules."""
-        group = Group(signal, None, [], [], [], 0)
-        for text in phrases:
-            words = " ".join(self._clean(text))
-            if words:
-                group.phrases.append(words)
-                self.phrases.append(Phrase(words, self.compile(words), group))
-        self.groups.append(group)
-        self.index = PhraseIndex(self.phrases)
-
     # ----- reading phrases ---------------------------------------------------
     @staticmethod
     def _clean(text: str) -> list[str]:

@@ -21,8 +21,10 @@ from bot.safety.tokens import clauses, phone_like
 log = logging.getLogger(__name__)
 
 # Which pattern files can match a message, by the scripts its letters are in.
+# Latin letters can be any language: Bulgarian and Ukrainian typed in Latin
+# ("vin mene bje"), Roman Urdu, Arabizi ("sa3idoni").
 SCRIPTS = {
-    "LATIN": ("en", "pl", "ro", "lt", "pt", "tr", "ur"),
+    "LATIN": ("en", "pl", "ro", "lt", "pt", "tr", "ur", "bg", "uk", "ar"),
     "CYRILLIC": ("bg", "uk"),
     "ARABIC": ("ur", "ar"),
 }
@@ -75,16 +77,7 @@ def _scripts(text: str) -> set[str]:
 
 
 class SafetyScreen:
-    def __init__(
-        self,
-        pattern_dir: Path,
-        languages: list[str],
-        model_path: Path = MODEL_PATH,
-        danger_phrases: dict[str, list[str]] | None = None,
-    ):
-        """`danger_phrases`: more plain phrases per language (the translated ones
-        in content's `words.danger`), so a translator can add one without code.
-        English has its own full pattern file, so its list is not added."""
+    def __init__(self, pattern_dir: Path, languages: list[str], model_path: Path = MODEL_PATH):
         self.languages = tuple(dict.fromkeys(["en", *languages]))
         self.patterns: dict[str, PatternSet] = {}
         for language in self.languages:
@@ -94,9 +87,6 @@ class SafetyScreen:
                 line, problem = loaded.problems[0] if loaded.problems else (1, "unreadable")
                 raise ValueError(f"{path.name}:{line}: {problem}")
             self.patterns[language] = loaded.patterns
-            extra = (danger_phrases or {}).get(language, []) if language != "en" else []
-            if extra:
-                loaded.patterns.add_phrases("danger_now", extra)
         self.model = Model.load(model_path) if model_path.exists() else None
         self.read("warm up the language models")  # the first call would otherwise pay for it
 
@@ -156,14 +146,12 @@ class SafetyScreen:
         return "en" if "en" in matched else matched[0]
 
 
-_SHARED: dict[tuple, SafetyScreen] = {}
+_SHARED: dict[tuple[Path, tuple[str, ...]], SafetyScreen] = {}
 
 
-def shared_screen(
-    pattern_dir: Path, languages: tuple[str, ...], danger_phrases: dict[str, list[str]]
-) -> SafetyScreen:
+def shared_screen(pattern_dir: Path, languages: tuple[str, ...]) -> SafetyScreen:
     """One screen per process and configuration: patterns and model load once."""
-    key = (pattern_dir, languages, tuple(sorted((k, tuple(v)) for k, v in danger_phrases.items())))
+    key = (pattern_dir, languages)
     if key not in _SHARED:
-        _SHARED[key] = SafetyScreen(pattern_dir, list(languages), danger_phrases=danger_phrases)
+        _SHARED[key] = SafetyScreen(pattern_dir, list(languages))
     return _SHARED[key]
