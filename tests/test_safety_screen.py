@@ -64,8 +64,15 @@ def test_alternatives_optional_words_gaps_prefixes_and_numbers() -> None:
     assert fired(patterns, "i am 34") == set()
 
 
+def test_a_phrase_can_require_the_whole_clause() -> None:
+    patterns = small({"danger_now": ["^ help $"]})
+    assert fired(patterns, "HELP!!") == {"danger_now"}
+    assert fired(patterns, "help with housing") == set()
+    assert fired(patterns, "i need help") == set()
+
+
 @pytest.mark.parametrize(
-    "phrase", ["~2 door", "door ~2", "kill|", "(only)", "<ten-17>", "!not here", "self-harm"]
+    "phrase", ["~2 door", "door ~2", "kill|", "(only)", "<ten-17>", "!not here", "self-harm", "help ^", "$ help"]
 )
 def test_a_phrase_that_cannot_mean_what_it_says_is_refused(phrase: str) -> None:
     with pytest.raises(PatternError):
@@ -120,6 +127,8 @@ def test_past_time_lowers_a_phrase_to_its_indicator_in_that_clause_only() -> Non
         ("ive taken a load of pills", "crisis"),
         ("im 14 and my dad hits my mum", "child"),
         ("i want to kill her", "harm_risk"),
+        ("pomocy", "danger_now"),
+        ("ajutor", "danger_now"),
     ],
 )
 def test_what_was_missed_before_is_caught(screen: SafetyScreen, text: str, signal: str) -> None:
@@ -189,8 +198,8 @@ def test_training_is_reproducible_and_never_reads_the_held_out_split(tmp_path: P
 # crisis 95%, child and harm risk 90%, false alarms 3%) are not all met yet;
 # this test keeps the screen from getting worse while it is improved. Raise a
 # floor when a change lifts the figure; never lower one to make a change pass.
-RECALL_FLOOR = {"danger_now": 0.904, "crisis": 0.859, "child": 0.960, "harm_risk": 0.727}
-FALSE_ALARM_CEILING = 0.038
+RECALL_FLOOR = {"danger_now": 0.904, "crisis": 0.885, "child": 0.960, "harm_risk": 0.787}
+FALSE_ALARM_CEILING = 0.034
 
 
 def test_the_held_out_figures_never_get_worse(screen: SafetyScreen) -> None:

@@ -9,6 +9,7 @@ phrases that raise it. The phrase syntax is in content/safety/README.md:
     strangl*                                 any word starting with "strangl"
     i am <10-17> !weeks|months               a number in a range; a word that must not follow
     =hitting                                 this spelling only, not every form
+    ^ ajutor $                               the whole clause, nothing before or after
 
 Words are compared by their base form in the file's language (Snowball), with
 stretched letters squeezed, so "hittin", "hitting" and "hits" all meet "hit".
@@ -78,6 +79,7 @@ class Slot:
     gap: int = 0  # > 0: up to this many other words
     number: tuple[int, int] | None = None
     absent: bool = False  # `!a|b`: the next word is none of these (or there is none)
+    edge: str = ""  # "^": the clause starts here; "$": the clause ends here
     norms: frozenset[str] = frozenset()  # made from `alts` for quick look-ups
     keys: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
@@ -135,6 +137,9 @@ class PhraseIndex:
 
     def _add(self, phrase: Phrase, slots: tuple[Slot, ...]) -> None:
         first = slots[0]
+        if first.edge == "^":  # filed under the word after it; _match checks the start
+            self._add(phrase, slots[1:])
+            return
         if first.optional:  # index both ways: with the optional word and without it
             self._add(phrase, (replace(first, optional=False), *slots[1:]))
             self._add(phrase, slots[1:])
@@ -268,6 +273,9 @@ class PatternSet:
     def compile(self, text: str) -> tuple[Slot, ...]:
         slots: list[Slot] = []
         for part in text.split():
+            if part in ("^", "$"):
+                slots.append(Slot(edge=part))
+                continue
             optional = part.startswith("(") and part.endswith(")")
             body = part[1:-1] if optional else part
             if body.startswith("~"):
@@ -296,9 +304,12 @@ class PatternSet:
                 else:
                     alts.append(Alt(squeeze(word), self.stems.key(word), False, exact))
             slots.append(Slot.of(tuple(alts), optional, absent))
-        if not slots or all(s.optional or s.gap or s.absent for s in slots):
+        if not slots or all(s.optional or s.gap or s.absent or s.edge for s in slots):
             raise PatternError(f"{text!r}: a phrase needs at least one word that must be there")
-        if slots[0].gap or slots[-1].gap or slots[0].absent:
+        if any(s.edge == "^" for s in slots[1:]) or any(s.edge == "$" for s in slots[:-1]):
+            raise PatternError(f"{text!r}: ^ can only begin a phrase and $ only end it")
+        inner = [s for s in slots if not s.edge]
+        if inner[0].gap or inner[-1].gap or inner[0].absent:
             raise PatternError(f"{text!r}: a phrase cannot begin or end with a gap")
         return tuple(slots)
 
@@ -390,6 +401,10 @@ def _match(
     if si == len(slots):
         return gaps, set()
     slot = slots[si]
+    if slot.edge:
+        if (slot.edge == "^" and ti != 0) or (slot.edge == "$" and ti != len(tokens)):
+            return None
+        return _match(slots, tokens, si + 1, ti, gaps)
     if slot.absent:
         if ti < len(tokens) and _slot_matches(slot, tokens[ti]):
             return None
