@@ -72,7 +72,18 @@ def test_a_phrase_can_require_the_whole_clause() -> None:
 
 
 @pytest.mark.parametrize(
-    "phrase", ["~2 door", "door ~2", "kill|", "(only)", "<ten-17>", "!not here", "self-harm", "help ^", "$ help"]
+    "phrase",
+    [
+        "~2 door",
+        "door ~2",
+        "kill|",
+        "(only)",
+        "<ten-17>",
+        "!not here",
+        "self-harm",
+        "help ^",
+        "$ help",
+    ],
 )
 def test_a_phrase_that_cannot_mean_what_it_says_is_refused(phrase: str) -> None:
     with pytest.raises(PatternError):
