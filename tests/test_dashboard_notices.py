@@ -98,3 +98,17 @@ def test_the_notice_is_queued_once_per_request(staffed: Engine) -> None:
         session.commit()
     assert again is False
     assert len(outbox(staffed)) == 1
+
+
+def test_a_request_made_urgent_by_a_later_danger_message_is_announced_once(
+    staffed: Engine,
+) -> None:
+    from tests.test_journeys import make_request
+
+    chat = Chat(staffed)
+    reference = make_request(chat)
+    assert outbox(staffed) == []  # routine when made
+    chat.send("hes outside now")
+    chat.send("he is at the door")
+    [notice] = outbox(staffed)
+    assert notice.kind == "staff_notice" and reference in notice.dedupe_key

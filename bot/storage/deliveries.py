@@ -9,6 +9,7 @@ reply may go twice after a crash; it is never lost.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,8 @@ from bot.storage.crypto import Vault
 from bot.storage.db import Database
 from bot.storage.models import HandledMessage
 from bot.types import Reply
+
+log = logging.getLogger(__name__)
 
 SETTLE = timedelta(seconds=30)  # leave a turn to its webhook this long
 GIVE_UP = timedelta(hours=6)  # an answer this old would no longer help
@@ -76,13 +79,13 @@ def claim_unfinished(
         for row in session.execute(query).scalars():
             row.delivery_claimed_at = now
             session.add(row)
-            taken.append(
-                Unfinished(
-                    row.provider_id,
-                    str(vault.open(row.address_enc)),
-                    [Reply.from_json(r) for r in vault.open(row.replies_enc)],
-                    row.delivered,
-                )
-            )
+            try:
+                address = str(vault.open(row.address_enc))
+                replies = [Reply.from_json(r) for r in vault.open(row.replies_enc)]
+            except Exception as fault:  # noqa: BLE001 - one unreadable row never holds up the rest
+                log.error("unsent replies unreadable, given up: %s", type(fault).__name__)
+                row.delivered = row.reply_count
+                continue
+            taken.append(Unfinished(row.provider_id, address, replies, row.delivered))
         session.commit()
     return taken

@@ -157,9 +157,15 @@ class RequestStore:
         if merged != list(found.safety_flags or []):
             found.safety_flags = merged
             found.updated_at = self.now
-        if any(c in SIGNAL_CODES for c in codes):
-            found.priority = max(found.priority, urgent_priority)
+        became_urgent = False
+        if any(c in SIGNAL_CODES for c in codes) and found.priority < urgent_priority:
+            found.priority, became_urgent = urgent_priority, True
         self.session.add(found)
+        if became_urgent and self.on_create is not None:
+            # Newly urgent: the same staff notice a new urgent request gets
+            # (queued once per reference, so a second signal adds nothing).
+            self.session.flush()
+            self.on_create(self.session, found, self.now)
         return True
 
     def cancel(self) -> bool:

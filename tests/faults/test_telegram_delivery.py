@@ -177,3 +177,29 @@ def test_a_server_killed_mid_send_loses_no_reply(tg: Engine, fake: FakeBotApi) -
     assert asyncio.run(finish_unfinished(tg, later)) == 1  # the reply that was in flight
     [finished] = _texts(fake, mark)
     assert finished == fake.called("sendMessage")[1]["text"]
+
+
+def test_an_unreadable_unsent_turn_never_holds_up_the_others(
+    tg: Engine, fake: FakeBotApi
+) -> None:
+    from sqlalchemy import update
+
+    from bot.storage.models import HandledMessage
+
+    broken, fine = _hello(fake, 7_500_005), _hello(fake, 7_500_006)
+    with webhook_client(tg) as client:
+        _fail_sends(fake, 6)
+        assert post(client, broken) == 503
+        assert post(client, fine) == 503
+    with tg.db.session() as session:  # one row's sealed replies become garbage
+        session.execute(
+            update(HandledMessage)
+            .where(HandledMessage.provider_id.like(f"%:{broken['update_id']}"))
+            .values(replies_enc=b"\x00" * 40)
+        )
+        session.commit()
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    mark = fake.mark()
+    assert asyncio.run(finish_unfinished(tg, later)) == 2  # the readable turn's two replies
+    assert len(_texts(fake, mark)) == 2
+    assert asyncio.run(finish_unfinished(tg, later + timedelta(minutes=5))) == 0
