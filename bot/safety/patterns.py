@@ -132,6 +132,7 @@ class PhraseIndex:
         self.by_norm: dict[str, list[Phrase]] = defaultdict(list)
         self.by_prefix: dict[str, list[tuple[str, Phrase]]] = defaultdict(list)
         self.numbers: list[Phrase] = []
+        self._memo: dict[Token, tuple[Phrase, ...]] = {}
         for phrase in phrases:
             self._add(phrase, phrase.slots)
 
@@ -156,7 +157,12 @@ class PhraseIndex:
                 self.by_key[alt.key].append(phrase)
                 self.by_norm[alt.literal].append(phrase)
 
-    def candidates(self, token: Token) -> list[Phrase]:
+    def candidates(self, token: Token) -> tuple[Phrase, ...]:
+        """Phrases that can start at this word, each once; remembered per word,
+        since the same words come back in message after message."""
+        known = self._memo.get(token)
+        if known is not None:
+            return known
         found = self.by_key.get(token.key, []) + self.by_norm.get(token.norm, [])
         # Prefixes are filed under their first PREFIX_KEY letters (or all of a
         # shorter one), so only buckets this word can start with are read.
@@ -165,24 +171,27 @@ class PhraseIndex:
                 for prefix, phrase in self.by_prefix.get(word[:size], ()):
                     if word.startswith(prefix):
                         found.append(phrase)
-        return found
+        if token.norm.isdigit():
+            found.extend(self.numbers)
+        unique = tuple({id(p): p for p in found}.values())
+        if len(self._memo) > 50_000:
+            self._memo.clear()
+        self._memo[token] = unique
+        return unique
 
     def matches(self, tokens: list[Token]) -> list[tuple[Phrase, int, list[int], set[int]]]:
         """Every phrase found, with where it starts, its gap words and its own words."""
         out = []
         words = {t.norm for t in tokens} | {t.key for t in tokens}
         for start, token in enumerate(tokens):
-            seen: set[int] = set()
-            extra = self.numbers if token.norm.isdigit() else []
-            for phrase in [*self.candidates(token), *extra]:
-                if id(phrase) in seen:
-                    continue
-                seen.add(id(phrase))
-                if any(need.isdisjoint(words) for need in phrase.needs):
-                    continue
-                found = _match(phrase.slots, tokens, 0, start, [])
-                if found is not None:
-                    out.append((phrase, start, found[0], found[1]))
+            for phrase in self.candidates(token):
+                for need in phrase.needs:
+                    if need.isdisjoint(words):
+                        break
+                else:
+                    found = _match(phrase.slots, tokens, 0, start, [])
+                    if found is not None:
+                        out.append((phrase, start, found[0], found[1]))
         return out
 
 
