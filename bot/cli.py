@@ -161,7 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     # State changes are not news; keep the logs for what needs attention.
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    return int(args.func(args) or 0)
+    from bot.storage.keys import SecretMismatch
+
+    try:
+        return int(args.func(args) or 0)
+    except SecretMismatch as refused:
+        print(f"frontdoor: {refused}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

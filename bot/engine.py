@@ -35,6 +35,7 @@ from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
 from bot.storage.db import Database, utc
 from bot.storage.deliveries import mark_delivered
+from bot.storage.keys import verify_secret
 from bot.storage.models import CallbackRequest, Conversation, HandledMessage
 from bot.storage.requests import RequestStore
 from bot.text import normalise
@@ -102,6 +103,7 @@ class Engine:
             self.settings.sqlalchemy_url, self.settings.db_timeout_seconds
         )
         self.vault = Vault(self.settings.secret())
+        verify_secret(self.db, self.vault)  # a changed secret stops start-up, clearly
         self.locales = self.settings.locales
         self.flows: dict[str, Flow] = build_flows(self.content, self.locales)
         self.words = GlobalWords(self.content, self.locales)

@@ -7,6 +7,7 @@ committed); in production a missing secret stops start-up.
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -110,8 +111,10 @@ class Settings(BaseSettings):
         path = self.var_dir / "secret.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            # Created readable by its owner only, from the first byte.
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(handle, "w") as file:
+                file.write(secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
 
 

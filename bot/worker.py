@@ -61,6 +61,7 @@ from bot.outbox import FINISHED, SendCounts, Sender, callback_hours, run_sends
 from bot.settings import Settings, get_settings
 from bot.storage.crypto import Vault
 from bot.storage.db import Database
+from bot.storage.keys import verify_secret
 from bot.storage.models import (
     AuditEvent,
     CallAttempt,
@@ -454,6 +455,9 @@ class Worker:
 def build_worker(settings: Settings, clock: Callable[[], datetime] = _now) -> Worker:
     db = Database(settings.sqlalchemy_url, settings.db_timeout_seconds)
     vault = Vault(settings.secret())
+    # Before anything else: under a changed secret every sealed row would look
+    # corrupt, and the purge wipes unreadable rows. A mismatch stops here.
+    verify_secret(db, vault)
     replier = (
         guarded("telegram", lambda: Engine(settings=settings, database=db), None)
         if settings.telegram_enabled

@@ -25,6 +25,17 @@ class Conversation(SQLModel, table=True):
     created_at: datetime
 
 
+class KeyCheck(SQLModel, table=True):
+    """A keyed hash of a fixed label under the service secret: at start-up a
+    different secret is noticed before it turns every sealed row unreadable."""
+
+    __tablename__ = "key_checks"
+
+    name: str = Field(primary_key=True, max_length=40)
+    check: str = Field(max_length=64)
+    created_at: datetime
+
+
 class HandledMessage(SQLModel, table=True):
     """A provider message id already answered, and the answer (encrypted) to repeat."""
 
