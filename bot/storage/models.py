@@ -36,6 +36,16 @@ class KeyCheck(SQLModel, table=True):
     created_at: datetime
 
 
+class IssuedReference(SQLModel, table=True):
+    """Every reference ever given to a person, kept after its request is deleted
+    (a reference alone says nothing about anyone), so none is given twice: an
+    old reference and code word can never open someone else's request."""
+
+    __tablename__ = "issued_references"
+
+    reference: str = Field(primary_key=True, max_length=16)
+
+
 class HandledMessage(SQLModel, table=True):
     """A provider message id already answered, and the answer (encrypted) to repeat."""
 

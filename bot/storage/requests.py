@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from bot.storage.crypto import Vault
-from bot.storage.models import CallAttempt, CallbackRequest, Outbox
+from bot.storage.models import CallAttempt, CallbackRequest, IssuedReference, Outbox
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 OPEN_STATUSES = ("open", "claimed")
@@ -132,12 +132,12 @@ class RequestStore:
         return reference
 
     def _unused_reference(self) -> str:
+        """A reference never given before, even to a request long deleted; it is
+        recorded as given in the transaction that creates the request."""
         while True:
             reference = new_reference(self.prefix)
-            taken = self.session.execute(
-                select(CallbackRequest.id).where(CallbackRequest.reference == reference)
-            ).first()
-            if taken is None:
+            if self.session.get(IssuedReference, reference) is None:
+                self.session.add(IssuedReference(reference=reference))
                 return reference
 
     def change_times(self, asap: bool, windows: list[dict[str, str]]) -> bool:
