@@ -57,7 +57,7 @@ def _safety_eval(args: argparse.Namespace) -> int:
 def _i18n(args: argparse.Namespace) -> int:
     from bot.content import i18n
 
-    return i18n.run(args.action, get_settings(), args.locale)
+    return i18n.run(args.action, get_settings(), args.locale, args.file)
 
 
 def _telegram_set_webhook(_args: argparse.Namespace) -> int:
@@ -136,8 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=_telegram_poll)
 
     i18n = sub.add_parser("i18n", help="translation catalogs")
-    i18n.add_argument("action", choices=("extract", "update", "compile", "status", "init"))
+    i18n.add_argument(
+        "action", choices=("extract", "update", "compile", "status", "init", "missing", "fill")
+    )
     i18n.add_argument("--locale", default=None, help="one locale (init needs it)")
+    i18n.add_argument("--file", default=None, help="fill: YAML of `context: {locale: text}`")
     i18n.set_defaults(func=_i18n)
 
     users = sub.add_parser("users", help="dashboard accounts for call-handlers")
