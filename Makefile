@@ -38,6 +38,7 @@ screenshots: setup browser
 
 bench: setup
 	$(BIN)/python -m bench.engine_bench
+	$(BIN)/python -m bench.callback_bench
 	$(BIN)/python -m bench.safety_bench
 	$(BIN)/python -m bench.webhook_bench
 

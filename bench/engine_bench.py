@@ -23,6 +23,7 @@ from sqlalchemy import select
 from bot.channels.render import sms_text
 from bot.engine import Engine
 from bot.settings import Settings
+from bot.storage.binding import conversation_slots
 from bot.storage.crypto import Vault
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
@@ -30,7 +31,9 @@ from bot.storage.models import Conversation, HandledMessage
 from bot.text import sms_segments
 from bot.types import Inbound
 
-# A full callback journey as a person on SMS would type it.
+# A full callback journey as a person on SMS would type it: consent, this
+# number, Mon and Wed mornings, five triage answers, then every practical
+# question (bench/callback_bench.py prints the figures per language).
 JOURNEY = [
     "hi",
     "1",
@@ -38,26 +41,29 @@ JOURNEY = [
     "menu",
     "5",
     "1",
+    "1",
     "2",
     "mon wed",
+    "1",
+    "no",
+    "yes",
+    "no",
+    "no",
+    "2",
     "1",
     "no",
     "yes",
     "yes",
     "2",
     "bluebell",
+    "pizza",
     "Sam",
     "1",
     "3",
     "1",
     "3",
     "Colchester",
-    "yes",
-    "no",
-    "no",
-    "yes",
     "call after 3",
-    "1",
     "1",
 ]
 
@@ -120,7 +126,7 @@ def bare_round_trips(db: Database, vault: Vault, count: int) -> list[float]:
                     "channel": "sms",
                     "flow": "first_contact",
                     "state": "new",
-                    "slots_enc": vault.seal({}),
+                    "slots_enc": vault.seal({}, conversation_slots(f"bare-{n}")),
                     "locale": "en",
                     "last_activity": now,
                     "created_at": now,

@@ -1,4 +1,4 @@
-"""The `frontdoor` command: serve, chat, worker, db, content, telegram, i18n and users."""
+"""The `frontdoor` command: serve, chat, worker, db, content, telegram, i18n, keys and users."""
 
 from __future__ import annotations
 
@@ -78,6 +78,43 @@ def _telegram_poll(_args: argparse.Namespace) -> int:
     return run_poll(Engine(settings=get_settings()))
 
 
+def _keys_rotate(_args: argparse.Namespace) -> int:
+    from bot.storage.db import Database
+    from bot.storage.keys import open_vault
+    from bot.storage.rotation import rotate
+
+    settings = get_settings()
+    db = Database(settings.sqlalchemy_url, settings.db_timeout_seconds)
+    vault = open_vault(settings, db)
+    done = rotate(db, vault)
+    for name in sorted({*done.resealed, *done.current, *done.unreadable, *done.changed}):
+        print(
+            f"{name}: {done.resealed[name]} re-sealed, {done.current[name]} already current, "
+            f"{done.unreadable[name]} unreadable, {done.changed[name]} changed meanwhile"
+        )
+    if not done.complete:
+        print("some rows changed while being re-sealed: run `frontdoor keys rotate` again")
+        return 1
+    retired = ", ".join(done.retired) or "none"
+    print(f"every value is under key id {vault.current}; retired key ids: {retired}")
+    return 0
+
+
+def _keys_status(_args: argparse.Namespace) -> int:
+    from bot.storage.db import Database
+    from bot.storage.keys import open_vault
+    from bot.storage.rotation import census
+
+    settings = get_settings()
+    db = Database(settings.sqlalchemy_url, settings.db_timeout_seconds)
+    vault = open_vault(settings, db)
+    print(f"current key id {vault.current}; configured: {', '.join(vault.key_ids)}")
+    for name, counts in census(db).items():
+        held = ", ".join(f"{kid}: {n}" for kid, n in sorted(counts.items())) or "empty"
+        print(f"{name}: {held}")
+    return 0
+
+
 def _users_add(args: argparse.Namespace) -> int:
     from bot.dashboard import admin
 
@@ -142,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     i18n.add_argument("--locale", default=None, help="one locale (init needs it)")
     i18n.add_argument("--file", default=None, help="fill: YAML of `context: {locale: text}`")
     i18n.set_defaults(func=_i18n)
+
+    keys = sub.add_parser("keys", help="encryption keys (docs/keys.md)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser(
+        "rotate", help="re-seal everything under FRONTDOOR_SECRET (old: FRONTDOOR_OLD_SECRETS)"
+    ).set_defaults(func=_keys_rotate)
+    keys_sub.add_parser("status", help="how many values each key id holds").set_defaults(
+        func=_keys_status
+    )
 
     users = sub.add_parser("users", help="dashboard accounts for call-handlers")
     users_sub = users.add_subparsers(dest="users_command", required=True)

@@ -23,11 +23,40 @@ class RequestPort(Protocol):
 
     def open_request(self) -> dict[str, Any] | None: ...
     def create(
-        self, route: str, answers: dict[str, Any], priority: int, flags: list[str]
+        self,
+        route: str,
+        answers: dict[str, Any],
+        priority: int,
+        flags: list[str],
+        triage: list[str] | None = None,
+        complete: bool = True,
     ) -> str: ...
+    def update(
+        self,
+        reference: str,
+        answers: dict[str, Any],
+        priority: int,
+        flags: list[str] | None = None,
+        triage: list[str] | None = None,
+        complete: bool = False,
+    ) -> bool: ...
+    def withdraw(self, reference: str) -> bool: ...
     def flag(self, codes: list[str], urgent_priority: int) -> bool: ...
     def change_times(self, asap: bool, windows: list[dict[str, str]]) -> bool: ...
     def cancel(self) -> bool: ...
+
+
+class AccessPort(Protocol):
+    """The code-word gate in front of a request (bot/storage/request_access.py).
+
+    `try_word` answers an object with `outcome` ("opened", "wrong" or
+    "locked") and the opened `reference`; its replies must not differ for a
+    sender who has no request at all."""
+
+    def issue_pin(self) -> str | None: ...
+    def try_word(self, word: str, reference: str | None = None) -> Any: ...
+    def status(self, reference: str) -> dict[str, Any] | None: ...
+    def cancel(self, reference: str) -> bool: ...
 
 
 @dataclass
@@ -52,6 +81,7 @@ class Dialogue:
         content: Content,
         facts: Facts,
         requests: RequestPort,
+        access: AccessPort | None = None,
     ) -> None:
         self.flow = flow
         self.state = state
@@ -60,6 +90,7 @@ class Dialogue:
         self.content = content
         self.facts = facts
         self.requests = requests
+        self.access = access
         self.replies: list[Reply] = []
         self.handoff: str | None = None
 

@@ -3,8 +3,8 @@
 For each message, in one transaction: lock the person's conversation, let the
 safety screen (bot/safety) read any typed text first (danger, crisis, a child,
 risk of harming: answered at once, in the language it was written in), check
-the words that work everywhere (EXIT, then the inactivity timeout, then MENU,
-BACK, HELP, LANGUAGE), otherwise hand the message to the
+the words that work everywhere (EXIT, then the inactivity timeout, then MY
+REQUEST to the code-word gate, MENU, BACK, HELP, LANGUAGE), otherwise hand the message to the
 current flow's Machine, follow any hand-over to another flow, and store the
 new state with the answer under the provider's message id. A repeated id
 rolls back and returns the stored answer, so retries change nothing.
@@ -23,20 +23,21 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from bot.content.model import Content, load_content
-from bot.dashboard.notices import notify_staff
+from bot.dashboard.notices import notify_code_word_lock, notify_staff
 from bot.dialogue import Dialogue, Facts
-from bot.flows import build_flows
+from bot.flows import build_flows, my_request
 from bot.flows.base import Ask, Choice, Flow, Step
 from bot.global_words import GlobalWords
 from bot.matching import match_option, option_number, word_forms
 from bot.safety import NOTHING, Screening, shared_screen
 from bot.safety.language import detect
 from bot.settings import Settings, get_settings
-from bot.storage.crypto import Vault
+from bot.storage import binding
 from bot.storage.db import Database, utc
 from bot.storage.deliveries import mark_delivered
-from bot.storage.keys import verify_secret
+from bot.storage.keys import open_vault
 from bot.storage.models import CallbackRequest, Conversation, HandledMessage
+from bot.storage.request_access import RequestAccess
 from bot.storage.requests import RequestStore
 from bot.text import normalise
 from bot.types import Inbound, Reply
@@ -102,8 +103,7 @@ class Engine:
         self.db = database or Database(
             self.settings.sqlalchemy_url, self.settings.db_timeout_seconds
         )
-        self.vault = Vault(self.settings.secret())
-        verify_secret(self.db, self.vault)  # a changed secret stops start-up, clearly
+        self.vault = open_vault(self.settings, self.db)  # a changed secret stops start-up, clearly
         self.locales = self.settings.locales
         self.flows: dict[str, Flow] = build_flows(self.content, self.locales)
         self.words = GlobalWords(self.content, self.locales)
@@ -171,8 +171,8 @@ class Engine:
     def notice(self, channel: str, address: str, key: str, locale_hint: str | None = None) -> Reply:
         """A reply outside the conversation (e.g. "I can only read text") in the
         person's language. It reads the conversation's locale and changes nothing."""
-        person = self.vault.person_key(channel, address)
         try:
+            person = self.vault.person_key(channel, address)  # may load the lookup key
             with self.db.session() as session:
                 locale = session.execute(
                     select(Conversation.locale).where(Conversation.person_key == person)
@@ -206,7 +206,9 @@ class Engine:
             session.commit()
         if row is None or row.person_key != person:
             return None
-        return [Reply.from_json(r) for r in self.vault.open(row.replies_enc)], row.delivered
+        context = binding.handled_replies(inbound.channel, inbound.message_id)
+        sealed = self.vault.open(row.replies_enc, context)
+        return [Reply.from_json(r) for r in sealed], row.delivered
 
     def mark_delivered(self, channel: str, message_id: str, count: int) -> None:
         """A channel that sends itself confirms `count` replies of a turn sent."""
@@ -229,7 +231,26 @@ class Engine:
             self.reference_prefix,
             self.teams,
             on_create=self._notify_staff,
+            urgent_priority=self.settings.urgent_priority,
         )
+
+    def request_access(
+        self, session: Session, person: str, channel: str, now: datetime
+    ) -> RequestAccess:
+        """The code-word gate for one sender; a lock-out is audited and announced."""
+        return RequestAccess(
+            session,
+            self.vault,
+            person,
+            channel,
+            now,
+            tries=self.settings.code_word_tries,
+            lock_minutes=self.settings.code_word_lock_minutes,
+            on_lock=self._notify_lock,
+        )
+
+    def _notify_lock(self, session: Session, request: CallbackRequest, now: datetime) -> None:
+        notify_code_word_lock(session, self.vault, self.settings, request, now)
 
     def _notify_staff(self, session: Session, request: CallbackRequest, now: datetime) -> None:
         notify_staff(session, self.vault, self.settings, request, now)
@@ -245,7 +266,7 @@ class Engine:
                     "channel": inbound.channel,
                     "flow": NEW[0],
                     "state": NEW[1],
-                    "slots_enc": self.vault.seal({}),
+                    "slots_enc": self.vault.seal({}, binding.conversation_slots(person)),
                     "locale": self.locale_for(inbound.locale_hint),
                     "last_activity": now,
                     "created_at": now,
@@ -255,7 +276,7 @@ class Engine:
             dialogue = Dialogue(
                 conversation.flow,
                 conversation.state,
-                self.vault.open(conversation.slots_enc),
+                self.vault.open(conversation.slots_enc, binding.conversation_slots(person)),
                 conversation.locale if conversation.locale in self.locales else "en",
                 self.content,
                 Facts(
@@ -267,6 +288,7 @@ class Engine:
                     urgent_priority=self.settings.urgent_priority,
                 ),
                 requests,
+                access=self.request_access(session, person, inbound.channel, now),
             )
             idle = now - utc(conversation.last_activity)
             self.converse(dialogue, inbound, timed_out=not created and idle > self.timeout)
@@ -277,7 +299,9 @@ class Engine:
             ):
                 if getattr(conversation, column) != value:
                     setattr(conversation, column, value)
-            conversation.slots_enc = self.vault.seal(dialogue.slots)
+            conversation.slots_enc = self.vault.seal(
+                dialogue.slots, binding.conversation_slots(person)
+            )
             conversation.last_activity = now
             session.add(conversation)
             session.add(
@@ -285,11 +309,19 @@ class Engine:
                     channel=inbound.channel,
                     provider_id=inbound.message_id,
                     conversation_id=conversation.id,
-                    replies_enc=self.vault.seal([r.to_json() for r in dialogue.replies]),
+                    replies_enc=self.vault.seal(
+                        [r.to_json() for r in dialogue.replies],
+                        binding.handled_replies(inbound.channel, inbound.message_id),
+                    ),
                     handled_at=now,
                     reply_count=len(dialogue.replies),
                     address_enc=(
-                        self.vault.seal(inbound.address) if inbound.sent_by_channel else None
+                        self.vault.seal(
+                            inbound.address,
+                            binding.handled_address(inbound.channel, inbound.message_id),
+                        )
+                        if inbound.sent_by_channel
+                        else None
                     ),
                 )
             )
@@ -301,7 +333,10 @@ class Engine:
         said = normalise(inbound.text or "")
         command = inbound.command or (self.words.command(said) if inbound.choice is None else None)
         typed = inbound.choice is None and inbound.command is None  # not a button, not /menu
-        screening = self.screen.read(inbound.text or "", d.locale) if typed else NOTHING
+        # A request reference ("FD-SHER") is read as letters by the screen, never
+        # as a disclosure: it is taken out first, and everything else is read.
+        unreferenced = self.words.mask_reference(inbound.text or "")
+        screening = self.screen.read(unreferenced, d.locale) if typed else NOTHING
         if screening.codes:
             self._remember(d, screening)
         if screening.signals:
@@ -315,6 +350,9 @@ class Engine:
             self._reset(d)
             d.say("words.timed_out")
             self._go(d, Location("first_contact", "safe_to_text"))
+            return
+        if command == "my_request":
+            self._my_request(d, inbound, said)
             return
         if (d.flow, d.state) == NEW:
             self._begin(d, command)
@@ -369,6 +407,19 @@ class Engine:
         d.say("signals.were_asking")
         self._reprompt(d)
 
+    def _my_request(self, d: Dialogue, inbound: Inbound, said: str) -> None:
+        """The words "my request", "status", "cancel FD-7KQ2" lead to the code-word gate;
+        inside an opened request the same words answer its question ("cancel")."""
+        if d.flow == my_request.NAME and isinstance(self.flows[d.flow].steps[d.state], Choice):
+            self._answer(d, inbound, said, skip=False)
+            return
+        if (d.flow, d.state) == NEW:
+            d.say("first_contact.greeting")  # says how to leave (EXIT) first
+        else:
+            self._push(d, Location(d.flow, d.state))
+        my_request.begin(d, self.words.reference(said))
+        self._follow(d, f"@{my_request.NAME}")
+
     def _begin(self, d: Dialogue, command: str | None) -> None:
         if command == "language":
             self._push(d, Location("first_contact", "safe_to_text"))
@@ -422,10 +473,13 @@ class Engine:
             return "skip" if isinstance(step, Ask) else "pass_by"
         if isinstance(step, Choice):
             offered = step.options_for(d)
+            typed = getattr(step, "typed", None)  # e.g. "fri" at "when is it safe?"
             if inbound.choice is not None:
                 if inbound.choice not in offered:
                     return self._explain(d, "words.old_question")
                 option = inbound.choice
+            elif typed and option_number(inbound.text or "") is None and (hit := typed(d, said)):
+                option = hit
             else:
                 option = self._choose(d, step, offered, inbound.text or "", said)
                 if option is None:

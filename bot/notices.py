@@ -17,6 +17,7 @@ from sqlmodel import Session
 from bot.content.model import Content
 from bot.outbox import enqueue, is_opted_out
 from bot.settings import get_settings
+from bot.storage import binding
 from bot.storage.crypto import Vault
 from bot.storage.models import CallbackRequest
 
@@ -41,7 +42,9 @@ def queue_text_before_call(
         return "not_agreed"
     if request.status not in ("open", "claimed") or request.id is None:
         return "not_open"
-    number = vault.open(request.details_enc).get("phone")
+    number = vault.open(request.details_enc, binding.request_details(request.reference)).get(
+        "phone"
+    )
     if not number:
         return "no_number"
     if is_opted_out(session, vault, number):

@@ -43,6 +43,7 @@ from sqlmodel import Session
 from bot.content.loader import read_yaml
 from bot.dashboard import windows as win
 from bot.settings import PROJECT_ROOT
+from bot.storage import binding
 from bot.storage.crypto import Vault
 from bot.storage.db import Database, utc
 from bot.storage.models import CallbackRequest, OutboundMessage, Outbox, SmsOptOut
@@ -128,7 +129,9 @@ def enqueue(
             kind=kind,
             dedupe_key=dedupe_key,
             person_key=person_key,
-            payload_enc=vault.seal({"address": address, "text": text}),
+            payload_enc=vault.seal(
+                {"address": address, "text": text}, binding.outbox_payload(dedupe_key)
+            ),
             request_id=request_id,
             status="pending",
             attempts=0,
@@ -267,7 +270,7 @@ async def _send_one(
         payload: dict = {}
         if reason is None:
             try:
-                payload = vault.open(row.payload_enc)
+                payload = vault.open(row.payload_enc, binding.outbox_payload(row.dedupe_key))
             except Exception:  # noqa: BLE001 - corrupt or sealed with another key
                 reason = "unreadable"
         refused_before = (

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under VAR_DIR")
     var_dir: Path = Field(PROJECT_ROOT / "var", description="local data: SQLite, dev secret")
     frontdoor_secret: str = Field("", description="service secret for hashing and encryption")
+    frontdoor_old_secrets: str = Field(
+        "", description="comma-separated previous secrets: they open data, never seal (rotation)"
+    )
     content_dir: Path = PROJECT_ROOT / "content"
     locales_dir: Path = PROJECT_ROOT / "locales"
     default_locale: str = "en"
@@ -45,6 +48,16 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(365, description="days an audit event is kept")
     text_before_call_expiry_minutes: int = Field(
         15, description="the text before a call is void (never sent) this long after queueing"
+    )
+    sender_max_messages: int = Field(
+        20, description="messages one sender may send per window before being slowed"
+    )
+    sender_window_seconds: int = Field(60, description="the window the sender cap counts in")
+    stub_conversation_minutes: int = Field(
+        60, description="a conversation that never got past the greeting is deleted when idle"
+    )
+    message_id_retention_days: int = Field(
+        30, description="days a hashed Twilio MessageSid is kept so a replay runs nothing"
     )
     log_level: str = "INFO"
     port: int = 8000
@@ -74,6 +87,12 @@ class Settings(BaseSettings):
     )
     login_lockout_minutes: int = Field(15, description="how long a lockout lasts")
     urgent_priority: int = Field(3, description="priority at which a request counts as urgent")
+    code_word_tries: int = Field(
+        3, ge=1, description="wrong code words before a sender is locked out"
+    )
+    code_word_lock_minutes: int = Field(
+        60, ge=1, description="how long a sender is locked out after too many wrong code words"
+    )
 
     @property
     def sms_enabled(self) -> bool:
@@ -116,6 +135,12 @@ class Settings(BaseSettings):
             with os.fdopen(handle, "w") as file:
                 file.write(secrets.token_urlsafe(48))
         return path.read_text().strip().encode()
+
+    def old_secrets(self) -> list[bytes]:
+        """Previous secrets kept while `frontdoor keys rotate` re-seals their data."""
+        return [
+            part.strip().encode() for part in self.frontdoor_old_secrets.split(",") if part.strip()
+        ]
 
 
 @lru_cache(maxsize=1)

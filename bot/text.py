@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+
+from bot.content.transliteration import hazards, shipped_lists
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _LATIN_EXTRA = str.maketrans({"ł": "l", "Ł": "L", "ß": "ss", "đ": "d", "Đ": "D", "ı": "i"})
@@ -67,24 +70,32 @@ def to_gsm_plain(text: str) -> str:
 
     Latin-script text (Polish, Romanian, Lithuanian...) then travels as GSM-7,
     as SMS services in those languages commonly send it, at twice the
-    characters per segment of UCS-2. Text in other scripts is left whole.
+    characters per segment of UCS-2. Text in other scripts is left whole, and
+    so is a text that would turn a word into one listed in
+    content/data/transliteration.yaml (Turkish "sık" must never read "sik").
     """
     text = text.translate(_GSM_PLAIN)
     if is_gsm7(text):
         return text
-    out = []
-    for ch in text:
-        if is_gsm7(ch):
-            out.append(ch)
-            continue
-        bare = "".join(
-            c
-            for c in unicodedata.normalize("NFKD", ch.translate(_LATIN_EXTRA))
-            if not unicodedata.combining(c)
-        )
-        out.append(bare if bare and is_gsm7(bare) else ch)
-    plain = "".join(out)
-    return plain if is_gsm7(plain) else text
+    plain = strip_accents(text)
+    if not is_gsm7(plain) or hazards(text, strip_accents, shipped_lists()):
+        return text
+    return plain
+
+
+def strip_accents(text: str) -> str:
+    """Each character GSM-7 lacks, without its accents where that makes it GSM-7."""
+    return "".join(ch if ch in GSM7_CHARS else _bare(ch) for ch in text)
+
+
+@lru_cache(maxsize=4096)
+def _bare(ch: str) -> str:
+    bare = "".join(
+        c
+        for c in unicodedata.normalize("NFKD", ch.translate(_LATIN_EXTRA))
+        if not unicodedata.combining(c)
+    )
+    return bare if bare and is_gsm7(bare) else ch
 
 
 def _gsm_tables() -> tuple[frozenset[str], frozenset[str]]:

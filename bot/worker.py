@@ -28,6 +28,11 @@ deleted or wiped anyway (retention beats readability) and counted.
   replies) and Telegram message ids (kept so EXIT can delete them; Telegram
   allows that for 48 hours).
 - Delivery records of sent messages are deleted after RETENTION_DAYS.
+- Conversations that never got past the greeting, with no open request,
+  are deleted after STUB_CONVERSATION_MINUTES idle (a flood of new senders
+  never grows storage without bound); per-sender flood counters are
+  forgotten an hour after a sender goes quiet, and hashed Twilio MessageSids
+  (kept so a replay runs nothing) after MESSAGE_ID_RETENTION_DAYS.
 - Conversations idle past the inactivity timeout lose their unconfirmed
   answers, so a half-finished request never lingers in the database; a
   conversation idle for CONVERSATION_RETENTION_DAYS whose person has no open
@@ -59,9 +64,11 @@ from bot.dashboard.sessions import forget_stale
 from bot.engine import Engine
 from bot.outbox import FINISHED, SendCounts, Sender, callback_hours, run_sends
 from bot.settings import Settings, get_settings
+from bot.storage import binding
 from bot.storage.crypto import Vault
 from bot.storage.db import Database
-from bot.storage.keys import verify_secret
+from bot.storage.floods import forget_quiet
+from bot.storage.keys import open_vault
 from bot.storage.models import (
     AuditEvent,
     CallAttempt,
@@ -72,12 +79,17 @@ from bot.storage.models import (
     Outbox,
     TelegramMessage,
 )
+from bot.storage.replays import forget_old
+from bot.storage.request_access import forget_stale_locks
 from bot.storage.requests import OPEN_STATUSES, forget_request_data
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
 SEND_INTERVAL_SECONDS = 5
 CHUNK = 500  # ids per IN (...) list
+# A conversation still here never got past the greeting (bot/flows/first_contact.py).
+STUB_FLOW = "first_contact"
+STUB_STATES = ("new", "safe_to_text")
 T = TypeVar("T")
 
 
@@ -109,6 +121,9 @@ class PurgeCounts:
     claims: int = 0
     sign_ins: int = 0
     unreadable: int = 0  # sealed data that could not be decrypted, wiped or deleted anyway
+    stubs: int = 0  # conversations that never got past the greeting
+    sender_counts: int = 0  # flood counters of senders gone quiet
+    seen_ids: int = 0  # hashed Twilio MessageSids past MESSAGE_ID_RETENTION_DAYS
     failed_steps: list[str] = field(default_factory=list)
 
 
@@ -129,6 +144,10 @@ def purge(
         ("deliveries", _purge_deliveries),
         ("idle_answers", _wipe_idle_answers),
         ("conversations", _purge_conversations),
+        ("stubs", _purge_stubs),
+        ("sender_counts", _forget_sender_counts),
+        ("seen_ids", _forget_seen_ids),
+        ("code_word_locks", _forget_code_word_locks),
         ("audit", _purge_audit),
         ("claims", _release_claims),
         ("sign_ins", _forget_sign_ins),
@@ -179,10 +198,10 @@ def _purge_requests(
     )
 
 
-def _opens(vault: Vault, blob: bytes, counts: PurgeCounts) -> bool:
+def _opens(vault: Vault, blob: bytes, context: bytes, counts: PurgeCounts) -> bool:
     """Whether sealed data can be decrypted; counted when it cannot."""
     try:
-        vault.open(blob)
+        vault.open(blob, context)
     except Exception:  # noqa: BLE001 - corrupt, truncated or sealed with another key
         counts.unreadable += 1
         return False
@@ -200,7 +219,7 @@ def _wipe_cancelled(
     """Cancelled requests that still hold details (cancelled before `cancel`
     forgot them at once) lose them. A sealed empty dict has a known length and
     anything else holds data, so rows are found without decrypting them."""
-    empty = len(vault.seal({}))
+    empty = len(vault.seal({}, b""))  # the length is the same for every row
     query = (
         select(CallbackRequest)
         .where(CallbackRequest.status == "cancelled")
@@ -209,8 +228,9 @@ def _wipe_cancelled(
     if pg:
         query = query.with_for_update(skip_locked=True)
     for request in session.execute(query).scalars():
-        _opens(vault, request.details_enc, counts)
-        request.details_enc = vault.seal({})
+        context = binding.request_details(request.reference)
+        _opens(vault, request.details_enc, context, counts)
+        request.details_enc = vault.seal({}, context)
         session.add(request)
         forget_request_data(session, request.id)
         counts.cancelled_wiped += 1
@@ -276,7 +296,7 @@ def _wipe_idle_answers(
     """Unconfirmed answers of idle conversations; the place is kept so the next
     message is told it starts afresh. Unreadable answers are wiped too."""
     idle_since = now - timedelta(minutes=settings.inactivity_timeout_minutes)
-    empty = len(vault.seal({}))
+    empty = len(vault.seal({}, b""))  # the length is the same for every row
     query = (
         select(Conversation)
         .where(Conversation.last_activity < idle_since)
@@ -285,8 +305,9 @@ def _wipe_idle_answers(
     if pg:
         query = query.with_for_update(skip_locked=True)
     for conversation in session.execute(query).scalars():
-        _opens(vault, conversation.slots_enc, counts)
-        conversation.slots_enc = vault.seal({})
+        context = binding.conversation_slots(conversation.person_key)
+        _opens(vault, conversation.slots_enc, context, counts)
+        conversation.slots_enc = vault.seal({}, context)
         session.add(conversation)
         counts.conversations += 1
 
@@ -319,6 +340,75 @@ def _purge_conversations(
         counts.conversations_deleted += session.execute(
             delete(Conversation).where(Conversation.id.in_(chunk))
         ).rowcount
+
+
+def _purge_stubs(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    pg: bool,
+) -> None:
+    """Conversations that never got past the greeting (still at the safety
+    question, or reset), idle STUB_CONVERSATION_MINUTES, with no open request:
+    a flood of new senders never grows storage without bound. Their handled
+    message ids go too; a replayed SMS is still known (bot/storage/replays)."""
+    cutoff = now - timedelta(minutes=settings.stub_conversation_minutes)
+    open_request = (
+        select(CallbackRequest.id)
+        .where(CallbackRequest.person_key == Conversation.person_key)
+        .where(CallbackRequest.status.in_(OPEN_STATUSES))
+    )
+    query = (
+        select(Conversation.id)
+        .where(Conversation.flow == STUB_FLOW)
+        .where(Conversation.state.in_(STUB_STATES))
+        .where(Conversation.last_activity < cutoff)
+        .where(~exists(open_request))
+    )
+    if pg:
+        query = query.with_for_update(skip_locked=True, of=Conversation)
+    ids = list(session.execute(query).scalars())
+    for chunk in _chunks(ids):
+        session.execute(delete(HandledMessage).where(HandledMessage.conversation_id.in_(chunk)))
+        counts.stubs += session.execute(
+            delete(Conversation).where(Conversation.id.in_(chunk))
+        ).rowcount
+
+
+def _forget_sender_counts(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    window = timedelta(seconds=settings.sender_window_seconds)
+    counts.sender_counts = forget_quiet(session, now, window)
+
+
+def _forget_seen_ids(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    counts.seen_ids = forget_old(session, now, settings.message_id_retention_days)
+
+
+def _forget_code_word_locks(
+    session: Session,
+    _vault: Vault,
+    settings: Settings,
+    now: datetime,
+    _counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    forget_stale_locks(session, now, timedelta(minutes=settings.code_word_lock_minutes))
 
 
 def _purge_audit(
@@ -434,8 +524,9 @@ class Worker:
         log.info(
             "purged %d request(s), %d cancelled request detail(s), %d outbox row(s), "
             "%d message id(s), %d Telegram message id(s), %d delivery record(s), "
-            "%d idle draft(s), %d conversation(s), %d audit event(s), %d unreadable row(s); "
-            "%d idle claim(s) released; failed steps: %s",
+            "%d idle draft(s), %d conversation(s), %d greeting-only conversation(s), "
+            "%d sender count(s), %d message id hash(es), %d audit event(s), "
+            "%d unreadable row(s); %d idle claim(s) released; failed steps: %s",
             counts.requests,
             counts.cancelled_wiped,
             counts.outbox,
@@ -444,6 +535,9 @@ class Worker:
             counts.deliveries,
             counts.conversations,
             counts.conversations_deleted,
+            counts.stubs,
+            counts.sender_counts,
+            counts.seen_ids,
             counts.audit,
             counts.unreadable,
             counts.claims,
@@ -454,10 +548,9 @@ class Worker:
 
 def build_worker(settings: Settings, clock: Callable[[], datetime] = _now) -> Worker:
     db = Database(settings.sqlalchemy_url, settings.db_timeout_seconds)
-    vault = Vault(settings.secret())
     # Before anything else: under a changed secret every sealed row would look
     # corrupt, and the purge wipes unreadable rows. A mismatch stops here.
-    verify_secret(db, vault)
+    vault = open_vault(settings, db)
     replier = (
         guarded("telegram", lambda: Engine(settings=settings, database=db), None)
         if settings.telegram_enabled

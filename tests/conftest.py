@@ -76,6 +76,9 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 def make_settings(tmp_path: Path, url: str, **overrides: object) -> Settings:
+    # Tests type far faster than people: the per-sender cap is lifted unless a
+    # test sets it (tests/faults/test_floods.py).
+    overrides.setdefault("sender_max_messages", 10_000)
     return Settings(
         var_dir=tmp_path,
         database_url=url,

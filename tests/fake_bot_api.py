@@ -66,6 +66,7 @@ class FakeBotApi:
     )
     port: int = 0
     hanging: dict[str, int] = field(default_factory=dict)
+    limited: dict[int, float] = field(default_factory=dict)  # chat -> time.monotonic() until
     released: bool = False
     _next_id: dict[int, itertools.count] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -100,6 +101,20 @@ class FakeBotApi:
     def allow_next(self, method: str) -> None:
         """Let the next call of `method` through before the failures queued after it."""
         self.failures[method].append(None)
+
+    def rate_limit(self, chat_id: int, seconds: float) -> None:
+        """Answer every sendMessage to this chat with 429 and the seconds still to
+        wait (retry_after), as Telegram does, until `seconds` have passed."""
+        self.limited[chat_id] = time.monotonic() + seconds
+
+    def limit_left(self, params: dict[str, Any]) -> int:
+        """Whole seconds this call must still wait (0: not limited)."""
+        try:
+            until = self.limited.get(int(params.get("chat_id", 0)), 0.0)
+        except (TypeError, ValueError):
+            return 0
+        left = until - time.monotonic()
+        return max(1, int(left + 0.999)) if left > 0 else 0
 
     def hang_next(self, method: str) -> None:
         """Never answer the next call of `method` (a send in flight when a process dies)."""
@@ -195,6 +210,15 @@ def make_app(state: FakeBotApi) -> Starlette:
         params = await _params(request)
         call = Call(method, params)
         state.calls.append(call)
+        wait = state.limit_left(params) if method == "sendMessage" else 0
+        if wait:
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {wait}",
+                "parameters": {"retry_after": wait},
+            }
+            return JSONResponse(body, status_code=429)
         if state.failures.get(method):
             failure = state.failures[method].pop(0)
             if failure is not None:

@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels import sms
 from bot.channels.render import sms_text
 from bot.engine import Engine
+from bot.storage import binding
 from bot.storage.models import HandledMessage, OutboundMessage
 from bot.text import sms_segments
 from bot.types import Reply
@@ -118,7 +119,8 @@ def stored_replies(engine: Engine, message_sid: str) -> list[Reply] | None:
         session.commit()
     if sealed is None:
         return None
-    return [Reply.from_json(r) for r in engine.vault.open(sealed)]
+    context = binding.handled_replies("sms", message_sid)
+    return [Reply.from_json(r) for r in engine.vault.open(sealed, context)]
 
 
 def deliveries(engine: Engine, message_sid: str) -> list[OutboundMessage]:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from bot.channels.telegram import telegram_messages
 from bot.engine import Engine
+from bot.storage import binding
 from bot.storage.models import HandledMessage
 from bot.types import Reply
 from bot.web.app import create_app
@@ -124,7 +125,8 @@ def stored_replies(engine: Engine, update_id: int) -> list[Reply]:
             .where(HandledMessage.provider_id == f"{BOT_ID}:{update_id}")
         ).scalar_one()
         session.commit()
-    return [Reply.from_json(r) for r in engine.vault.open(sealed)]
+    context = binding.handled_replies("telegram", f"{BOT_ID}:{update_id}")
+    return [Reply.from_json(r) for r in engine.vault.open(sealed, context)]
 
 
 def expected_sends(replies: list[Reply]) -> list[tuple[str, Any]]:

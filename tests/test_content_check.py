@@ -6,8 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog as BabelCatalog
+from babel.messages.pofile import write_po
 
-from bot.content.check import check
+from bot.content.check import Checker, check
+from bot.content.model import Content, load_content
 from bot.settings import PROJECT_ROOT, Settings
 
 
@@ -118,3 +121,118 @@ def test_an_incomplete_locale_fails(copy: Path, tmp_path: Path) -> None:
 def test_an_option_id_too_long_for_a_telegram_button_is_found(copy: Path) -> None:
     found = problems_after(copy, "info/safety.yaml", "    online:\n", "    " + "o" * 65 + ":\n")
     assert any("info/safety.yaml:" in p and "at most 64" in p for p in found), found
+
+
+def tiny_content(tmp_path: Path, entries: str, catalogs: dict[str, dict[str, str]]) -> Checker:
+    """A content folder with one text file, the shipped word list, and catalogs."""
+    root = tmp_path / "tiny"
+    (root / "data").mkdir(parents=True)
+    shutil.copy(PROJECT_ROOT / "content" / "data" / "transliteration.yaml", root / "data")
+    (root / "test.yaml").write_text(entries, encoding="utf-8")
+    locales = tmp_path / "tiny_locales"
+    english = {ctx: en for ctx, en, _entry, _kind in Content(root).messages()}
+    for locale, texts in catalogs.items():
+        catalog = BabelCatalog(locale=locale)
+        for context, text in texts.items():
+            catalog.add(english[context], text, context=context)
+        po = locales / locale / "LC_MESSAGES" / "messages.po"
+        po.parent.mkdir(parents=True)
+        with po.open("wb") as handle:
+            write_po(handle, catalog)
+    content = load_content(root, locales)
+    assert content.problems == []
+    return Checker(content, ["en", *catalogs], locales)
+
+
+OFTEN = "often:\n  sms: Does it happen often?\n  options:\n    tell:\n      label: Tell us\n"
+
+
+def locale_problems(checker: Checker) -> list[str]:
+    checker.check_locales()
+    return [str(p) for p in checker.problems]
+
+
+def test_a_translation_that_strips_into_a_listed_word_is_refused(tmp_path: Path) -> None:
+    found = locale_problems(
+        tiny_content(
+            tmp_path,
+            OFTEN,
+            {
+                "tr": {"test.often:sms": "Sık sık mı oluyor?", "test.often.tell:label": "Anlatın"},
+                "pl": {"test.often:sms": "Czy to częste?", "test.often.tell:label": "Zrób łaskę"},
+            },
+        )
+    )
+    assert any('[tr] test.often:sms: "Sık" is sent as "Sik"' in p for p in found), found
+    assert any('[pl] test.often.tell:label: "łaskę" is sent as "laske"' in p for p in found)
+    assert len(found) == 2, found
+
+
+def test_a_listed_word_spelt_so_or_reworded_passes(tmp_path: Path) -> None:
+    found = locale_problems(
+        tiny_content(
+            tmp_path,
+            OFTEN,
+            {
+                "tr": {
+                    "test.often:sms": "Çok mu oluyor? Sikke.",
+                    "test.often.tell:label": "Anlatın",
+                },
+                "pl": {"test.often:sms": "Czy to częste?", "test.often.tell:label": "Laska"},
+            },
+        )
+    )
+    assert found == []
+
+
+DAYS = 'keep:\n  sms: "We keep it {n, plural, one {# day} other {# days}}."\n  params: [n]\n'
+
+
+def test_a_plural_lacking_a_form_its_language_needs_is_refused(tmp_path: Path) -> None:
+    found = locale_problems(
+        tiny_content(
+            tmp_path,
+            DAYS,
+            {
+                "ro": {"test.keep:sms": "Le păstrăm {n, plural, one {# zi} other {# de zile}}."},
+                "pl": {
+                    "test.keep:sms": "Trzymamy {n, plural, one {# dzień} few {# dni} "
+                    "many {# dni} other {# dnia}}."
+                },
+                "uk": {"test.keep:sms": "Зберігаємо {n, plural, one {# день} other {# днів}."},
+            },
+        )
+    )
+    assert any("[ro] test.keep:sms: {n, plural} lacks the form(s) few" in p for p in found), found
+    assert any("[uk] test.keep:sms: a plural block is not closed" in p for p in found), found
+    assert not any("[pl]" in p for p in found), found
+
+
+def test_a_plural_count_not_in_params_is_found(tmp_path: Path) -> None:
+    checker = tiny_content(tmp_path, DAYS.replace("params: [n]", "params: [m]"), {})
+    checker.check_entries()
+    found = [str(p) for p in checker.problems]
+    assert any("{n, plural}: n is not listed in params" in p for p in found), found
+
+
+PLAIN_DAYS = 'keep:\n  sms: "We keep it {days} days."\n  params: [days]\n'
+RO_DAYS = "Le păstrăm {days, plural, one {# zi} few {# zile} other {# de zile}}."
+
+
+def test_a_translation_may_count_what_the_english_leaves_plain(tmp_path: Path) -> None:
+    checker = tiny_content(tmp_path, PLAIN_DAYS, {"ro": {"test.keep:sms": RO_DAYS}})
+    assert locale_problems(checker) == []
+    content = checker.content
+    said = [content.text("test.keep", "ro", {"days": n}) for n in (1, 2, 28, 101)]
+    assert said == [
+        "Le păstrăm 1 zi.",
+        "Le păstrăm 2 zile.",
+        "Le păstrăm 28 de zile.",
+        "Le păstrăm 101 zile.",
+    ]
+
+
+def test_a_plural_block_for_a_param_the_english_lacks_is_refused(tmp_path: Path) -> None:
+    wrong = RO_DAYS.replace("{days, plural", "{weeks, plural")
+    found = locale_problems(tiny_content(tmp_path, PLAIN_DAYS, {"ro": {"test.keep:sms": wrong}}))
+    assert any("[ro] placeholders differ in test.keep:sms" in p for p in found), found

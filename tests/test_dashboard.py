@@ -24,6 +24,7 @@ from bot.content.model import Content
 from bot.dashboard import attempts, audit, claims
 from bot.dashboard import windows as win
 from bot.engine import Engine
+from bot.storage.binding import attempt_notes, context_of
 from bot.storage.models import AuditEvent, CallAttempt, CallbackRequest, Outbox, StaffSession
 from bot.storage.requests import RequestStore
 from bot.worker import purge
@@ -492,10 +493,15 @@ def test_every_kind_of_attempt_can_be_recorded_with_notes_sealed(dash: Dash) -> 
     assert request.status == "open" and request.claimed_by is None
     assert request.call_back_at == datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
     page = client.get("/dashboard").text
-    assert "Call back agreed for Thu 09:30" in page
+    assert "Next try planned for Thu 09:30" in page
     [text] = outbox_rows(dash)
     assert (text.kind, text.channel) == ("text_before_call", "sms")
-    assert dash.engine.vault.open(text.payload_enc)["address"] == "+447700900123"
+    assert (
+        dash.engine.vault.open(text.payload_enc, context_of("outbox", "payload_enc", text))[
+            "address"
+        ]
+        == "+447700900123"
+    )
     client.post(f"/dashboard/requests/{reference}/claim", data={"csrf_token": csrf})
     closed = attempt(client, csrf, reference, kind="closed", outcome="support_given")
     assert closed.status_code == 303
@@ -507,7 +513,9 @@ def test_every_kind_of_attempt_can_be_recorded_with_notes_sealed(dash: Dash) -> 
     assert rows[-1].outcome == "support_given"
     for row in rows[: len(plain)]:
         assert row.notes_enc is not None and b"note about" not in row.notes_enc
-        assert dash.engine.vault.open(row.notes_enc) == f"note about {row.kind}"
+        assert (
+            dash.engine.vault.open(row.notes_enc, attempt_notes(row.id)) == f"note about {row.kind}"
+        )
     assert {e.detail for e in dash.audit("outcome")} == {"referred_idva_marac", "support_given"}
     page = client.get(f"/dashboard/requests/{reference}").text
     assert "note about no_answer" in page and "Referred to IDVA or MARAC" in page

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from bot.content.model import Content
 from bot.dashboard.notices import notify_staff
 from bot.engine import Engine
+from bot.storage.binding import outbox_payload
 from bot.storage.models import CallbackRequest, Outbox
 from tests.conftest import Chat, clean, make_settings
 from tests.dashboard_support import SAFE_ANSWERS
-from tests.test_journeys import callback_answers, open_callback
+from tests.test_journeys import callback_answers, open_callback, practical_answers
 
 STAFF_CHAT = "-1001234567890"
 
@@ -53,12 +54,12 @@ def test_an_urgent_request_from_the_bot_queues_one_staff_notice(staffed: Engine)
     chat.send("menu")
     open_callback(chat)
     callback_answers(chat)
-    chat.pick("yes")  # afraid of being seriously hurt: weight 3, urgent
-    for _ in range(3):
-        chat.pick("no")
+    chat.pick("no")
+    chat.pick("yes")  # threatened to kill: urgent on its own
+    chat.pick("skip_all")
+    practical_answers(chat)
     chat.send("Please call after the school run")
     chat.pick("looks_right")
-    chat.pick("yes")
     assert chat.key == "callback.confirmed"
     with staffed.db.session() as session:
         request = session.execute(select(CallbackRequest)).scalar_one()
@@ -66,7 +67,7 @@ def test_an_urgent_request_from_the_bot_queues_one_staff_notice(staffed: Engine)
     [row] = outbox(staffed)
     assert (row.kind, row.channel, row.person_key) == ("staff_notice", "telegram", None)
     assert row.dedupe_key == f"staff_notice:{request.reference}"
-    payload = staffed.vault.open(row.payload_enc)
+    payload = staffed.vault.open(row.payload_enc, outbox_payload(row.dedupe_key))
     assert payload == {
         "address": STAFF_CHAT,
         "text": f"Urgent callback {request.reference} waiting",

@@ -14,6 +14,7 @@ from bot.engine import Engine
 from bot.notices import queue_text_before_call
 from bot.outbox import record_opt_out
 from bot.settings import Settings
+from bot.storage.binding import outbox_payload, request_details
 from bot.storage.models import CallbackRequest, Outbox
 
 NUMBER = "+447700900555"
@@ -29,7 +30,7 @@ def add_request(engine: Engine, text_first_ok: bool | None, language: str = "en"
             route="me",
             language=language,
             text_first_ok=text_first_ok,
-            details_enc=engine.vault.seal({"phone": NUMBER}),
+            details_enc=engine.vault.seal({"phone": NUMBER}, request_details("FD-TEST")),
             created_at=now,
             updated_at=now,
             retain_until=now + timedelta(days=28),
@@ -53,7 +54,7 @@ def queue(engine: Engine, request_id: int, occasion: str = "1") -> str:
 def queued_texts(engine: Engine) -> list[dict]:
     with Session(engine.db.engine) as session:
         rows = session.execute(select(Outbox)).scalars().all()
-    return [engine.vault.open(row.payload_enc) for row in rows]
+    return [engine.vault.open(row.payload_enc, outbox_payload(row.dedupe_key)) for row in rows]
 
 
 @pytest.mark.parametrize("agreed", [False, None])

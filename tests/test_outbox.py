@@ -413,3 +413,33 @@ def test_closing_from_the_dashboard_deletes_the_queued_text(engine: Engine) -> N
         session.commit()
     with engine.db.session() as session:
         assert session.execute(select(Outbox)).scalars().all() == []
+
+
+def test_the_text_before_a_call_is_word_for_word_the_one_shown_at_the_question(
+    engine: Engine,
+) -> None:
+    from tests.conftest import Chat
+    from tests.test_journeys import give_number, open_callback
+
+    chat = Chat(engine, address=NUMBER)
+    chat.now = TUESDAY_10
+    chat.start("me")
+    open_callback(chat)
+    give_number(chat)
+    chat.pick("asap")
+    chat.pick("skip_all")
+    chat.pick("more")
+    chat.send("skip")  # voicemail
+    assert chat.key == "callback.text_first"
+    shown = chat.last[-1].sms
+    chat.pick("yes")
+    chat.send("menu")  # stops here: the saved request already has "text first: yes"
+    with Session(engine.db.engine) as session:
+        [request] = session.execute(select(CallbackRequest)).scalars().all()
+    assert request.text_first_ok is True
+    assert queue_before_call(engine, request.id) == "queued"
+    sender = RecordingSender()
+    deliver(engine, sender, TUESDAY_10 + timedelta(minutes=1))
+    [(to, sent)] = sender.calls
+    assert to == NUMBER and f'"{sent}"' in shown
+    assert "as you asked" not in sent and "safe" not in sent.lower()

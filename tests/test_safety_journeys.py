@@ -35,7 +35,7 @@ def test_safety_first_message_crisis_gets_samaritans_then_a_call_or_the_menu(cha
     assert "didn't understand" not in sms
     assert chat.option_ids() == ["callback", "menu"]
     chat.pick("callback")
-    assert chat.key in ("callback.number_check", "callback.other_number")
+    assert chat.key == "callback.consent"
 
 
 def test_safety_first_message_from_a_child_gets_childline(chat: Chat) -> None:
@@ -119,15 +119,13 @@ def test_safety_a_disclosure_in_the_note_is_kept_flagged_and_urgent(chat: Chat) 
     chat.send("menu")
     open_callback(chat)
     test_journeys.callback_answers(chat)
-    for _ in range(4):
-        chat.pick("no")
-    assert chat.key == "callback.note"
+    chat.pick("skip_all")
+    test_journeys.practical_answers(chat)
     note = "he said he will kill me tonight and he has a knife"
     replies = chat.send(note)
     assert replies[0].key == "words.danger"
     assert chat.key == "callback.summary"  # the note was kept as the answer
     chat.pick("looks_right")
-    chat.pick("yes")
     [request] = requests(chat)
     assert request.priority >= chat.engine.settings.urgent_priority
     assert {"danger_now", "threats_to_kill", "weapon"} <= set(request.safety_flags)
@@ -150,11 +148,8 @@ def test_safety_a_child_is_never_asked_about_pregnancy(chat: Chat) -> None:
     assert chat.key == "signals.child"
     chat.pick("callback")
     test_journeys.callback_answers(chat)
-    asked = [chat.last[-1].key]
-    while chat.key.startswith("urgency."):
-        chat.pick("no")
-        asked.append(chat.key)
-    assert "urgency.pregnant" not in asked and chat.key == "callback.note"
+    asked = test_journeys.triage_asked(chat)
+    assert "triage.me_pregnant" not in asked and chat.key == "callback.more"
 
 
 # ----- other languages -----------------------------------------------------------------

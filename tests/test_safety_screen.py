@@ -122,6 +122,58 @@ def test_past_time_lowers_a_phrase_to_its_indicator_in_that_clause_only() -> Non
     assert fired(patterns, "he used to strangle me, hes strangling me now") == {"danger_now"}
 
 
+def test_a_negation_inside_a_phrase_is_found_and_read_as_negated() -> None:
+    patterns = small({"danger_now": ["he is here"]}, negations="not, never")
+    [hit] = patterns.find("he is not here")
+    assert hit.negated
+    assert fired(patterns, "he is here") == {"danger_now"}
+
+
+def test_negation_after_the_words_and_inside_a_word() -> None:
+    data = {
+        "language": "tr",
+        "stemmer": "turkish",
+        "negations_after": "degil, nahi",
+        "negation_after_window": 1,
+        "negated_forms": "*m[ae]y[ae]c[ae]*, *m[ae]d[iu]",
+        "negation_reversers": "ruk",
+        "patterns": [
+            {"signal": "harm_risk", "phrases": ["onu oldur*", "=vurdum"]},
+            {"signal": "danger_now", "phrases": ["evde", "maar raha"]},
+        ],
+    }
+    patterns = PatternSet(Path("tr.yaml"), data)
+    assert fired(patterns, "onu oldurecegim") == {"harm_risk"}
+    assert fired(patterns, "onu oldurmeyecegim") == set()
+    assert fired(patterns, "evde") == {"danger_now"}
+    assert fired(patterns, "evde degil") == set()
+    assert fired(patterns, "maar raha nahi ruk raha") == {"danger_now"}  # the next verb's
+
+
+def test_a_break_word_after_a_clitic_and_a_short_tail_keep_the_clause() -> None:
+    data = {
+        "language": "bg",
+        "clause_breaks": "и, and",
+        "no_break_after": "ще",
+        "patterns": [
+            {"signal": "harm_risk", "phrases": ["ще и счупя"]},
+            {"signal": "danger_now", "phrases": ["address ~3 knife"]},
+        ],
+    }
+    patterns = PatternSet(Path("bg.yaml"), data)
+    assert fired(patterns, "ще и счупя главата") == {"harm_risk"}
+    assert fired(patterns, "i have his address and a knife") == {"danger_now"}
+    assert fired(patterns, "his address and then i bought a knife") == set()
+
+
+def test_one_language_denying_it_outweighs_another_reading_its_words(
+    screen: SafetyScreen,
+) -> None:
+    assert kinds(screen, "im not suicidal, just really tired") == set()
+    assert kinds(screen, "can you help me with housing") == set()
+    assert "crisis" in kinds(screen, "im suicidal")
+
+
 # ----- the shipped screen ---------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "signal"),
@@ -209,8 +261,8 @@ def test_training_is_reproducible_and_never_reads_the_held_out_split(tmp_path: P
 # crisis 95%, child and harm risk 90%, false alarms 3%) are not all met yet;
 # this test keeps the screen from getting worse while it is improved. Raise a
 # floor when a change lifts the figure; never lower one to make a change pass.
-RECALL_FLOOR = {"danger_now": 0.904, "crisis": 0.885, "child": 0.960, "harm_risk": 0.787}
-FALSE_ALARM_CEILING = 0.034
+RECALL_FLOOR = {"danger_now": 0.924, "crisis": 0.912, "child": 0.960, "harm_risk": 0.797}
+FALSE_ALARM_CEILING = 0.027
 
 
 def test_the_held_out_figures_never_get_worse(screen: SafetyScreen) -> None:

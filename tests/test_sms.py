@@ -278,7 +278,10 @@ def test_an_opted_out_number_gets_nothing_until_start(chat: SmsChat, texting: En
     before = snapshot(texting)
     for word in ("hello", "1", "help me now", "EXIT"):
         assert bodies(text(chat.client, word)) == []
-    assert snapshot(texting) == before  # nothing handled, nothing recorded
+    after = snapshot(texting)
+    seen = after.pop("seen_message_ids")  # only their MessageSids' hashes, so no replay runs
+    before.pop("seen_message_ids")
+    assert after == before and len(seen) == 6  # nothing handled, nothing else recorded
     assert bodies(text(chat.client, "start")) == []  # Twilio sends its own confirmation
     with Session(texting.db.engine) as session:
         assert not is_opted_out(session, texting.vault, PERSON)

@@ -27,22 +27,31 @@ from tests.test_global_words import (  # noqa: F401 - collected and run through 
     test_menu_and_back_from_inside_a_request,
 )
 from tests.test_journeys import (  # noqa: F401 - collected and run through SMS
+    _path_to_flow,
     details,
     open_callback,
     requests,
+    test_16_or_17_gets_young_wording_and_no_pregnancy_question,
     test_a_topic_is_read_and_menu_and_back_work,
+    test_a_typed_day_and_time_is_understood_at_the_first_timing_question,
     test_callback_request_with_every_safe_contact_check,
     test_carrier_opt_out_words_are_not_the_bots_commands,
+    test_confirmation_outside_callback_hours_points_to_the_24_hour_helpline,
     test_danger_answer_gives_emergency_guidance_at_once,
     test_first_contact_is_a_neutral_greeting_then_the_safety_question,
+    test_leaving_and_coming_back_updates_the_same_saved_request,
     test_no_safe_number_points_to_helplines,
     test_not_now_says_how_to_come_back_and_the_next_message_starts_afresh,
-    test_own_behaviour_self_referral_skips_victim_urgency_questions,
-    test_professional_asks_for_an_advice_call,
+    test_own_behaviour_strangulation_is_urgent_on_its_own,
+    test_own_behaviour_triage_asks_about_partner_children_and_orders,
+    test_professional_triage_is_about_the_person_referred,
     test_reflection_gives_gentle_guidance_and_offers_a_call,
     test_refusing_consent_keeps_nothing,
     test_returning_person_sees_status_changes_times_and_cancels,
+    test_someone_else_triage_is_about_the_friend_and_a_weapon_is_urgent,
     test_summary_change_returns_to_summary_after_that_section,
+    test_the_request_is_saved_once_number_and_time_are_given,
+    test_under_16_gets_no_adult_callback,
 )
 from tests.test_safety_journeys import (  # noqa: F401 - collected and run through SMS
     test_safety_a_child_is_never_asked_about_pregnancy,
@@ -86,21 +95,48 @@ def test_a_sender_that_is_not_a_callable_number_is_asked_for_one(
     chat = SmsChat(sms_engine(engine), address=sender)
     chat.start("someone_else")
     open_callback(chat)
-    assert [r.key for r in chat.last] == ["callback.intro", "callback.other_number"]
+    assert chat.key == "callback.other_number"
     chat.send("12345")
     assert chat.last[0].key == "callback.number_invalid"
     chat.send("07911 123 456")
     assert chat.key == "callback.when"
     chat.pick("asap")
-    for _ in range(9):  # voicemail ... access needs
-        chat.send("skip")
-    chat.pick("thurrock")
-    assert chat.last[0].key == "callback.urgency_intro"
-    for _ in range(5):  # urgency questions and the note
-        chat.send("skip")
+    chat.send("skip")  # one triage question
+    chat.pick("skip_all")  # and the rest
+    chat.pick("send")
     chat.pick("looks_right")
-    chat.pick("yes")
     [request] = requests(chat)
     assert request.route == "someone_else" and request.asap is True
     assert details(chat, request) == {"phone": "+447911123456"}
-    assert request.channel == "sms" and request.team == "thurrock"
+    assert request.channel == "sms" and request.complete
+
+
+def test_a_number_outside_the_known_ranges_is_read_back_by_sms(engine: Engine) -> None:
+    chat = SmsChat(sms_engine(engine), address="FrontDoor")
+    chat.start("me")
+    open_callback(chat)
+    chat.send("07911 654321")
+    assert chat.key == "callback.number_confirm"
+    assert chat.messages[-1].body.startswith("Is 07911 654321 right?")
+    chat.send("yes")
+    assert chat.key == "callback.when"
+
+
+def test_a_queued_request_within_10_texts_of_hello(engine: Engine) -> None:
+    """Skipping every optional question, through the real SMS webhook."""
+    chat = SmsChat(sms_engine(engine))
+    texts = ["hello", "1", "me"]
+    for text in texts:
+        chat.send(text)
+    for option in _path_to_flow(chat, "flow:callback"):
+        texts.append(str(chat.option_ids().index(option) + 1))
+        chat.send(texts[-1])
+    for text in ("yes", "yes", "asap", "skip these", "send", "right"):
+        texts.append(text)
+        chat.send(text)
+        if text == "asap":  # saved and on the dashboard's queue from here
+            assert requests(chat)[0].complete is False
+    assert chat.key == "callback.confirmed" and len(texts) <= 10
+    [request] = requests(chat)
+    assert request.complete and request.status == "open"
+    assert request.reference in chat.messages[-1].body

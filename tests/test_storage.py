@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import create_engine, inspect, select, text
 from sqlmodel import Session
 
+from bot.storage.binding import request_details
 from bot.storage.migrate import downgrade, upgrade
 from bot.storage.models import CallbackRequest, Conversation, HandledMessage
 from bot.types import Inbound
@@ -88,7 +89,10 @@ def test_request_details_are_sealed(chat: Chat) -> None:
     with Session(chat.engine.db.engine) as session:
         [request] = session.execute(select(CallbackRequest)).scalars().all()
     assert b"+44" not in request.details_enc
-    assert chat.engine.vault.open(request.details_enc)["phone"] == "+447700900123"
+    assert (
+        chat.engine.vault.open(request.details_enc, request_details(request.reference))["phone"]
+        == "+447700900123"
+    )
 
 
 def test_migrations_upgrade_and_downgrade_cleanly(tmp_path) -> None:  # noqa: ANN001

@@ -41,14 +41,26 @@ from tests.test_journeys import (  # noqa: F401
     details,
     open_callback,
     requests,
+    test_16_or_17_gets_young_wording_and_no_pregnancy_question,
     test_a_topic_is_read_and_menu_and_back_work,
+    test_a_typed_day_and_time_is_understood_at_the_first_timing_question,
+    test_an_old_button_after_confirming_never_shows_an_empty_reference,
+    test_callback_request_with_every_safe_contact_check,
     test_carrier_opt_out_words_are_not_the_bots_commands,
     test_danger_answer_gives_emergency_guidance_at_once,
     test_first_contact_is_a_neutral_greeting_then_the_safety_question,
+    test_leaving_and_coming_back_updates_the_same_saved_request,
+    test_no_safe_number_points_to_helplines,
     test_not_now_says_how_to_come_back_and_the_next_message_starts_afresh,
+    test_own_behaviour_strangulation_is_urgent_on_its_own,
+    test_own_behaviour_triage_asks_about_partner_children_and_orders,
+    test_professional_triage_is_about_the_person_referred,
     test_refusing_consent_keeps_nothing,
     test_returning_person_sees_status_changes_times_and_cancels,
+    test_someone_else_triage_is_about_the_friend_and_a_weapon_is_urgent,
     test_summary_change_returns_to_summary_after_that_section,
+    test_the_request_is_saved_once_number_and_time_are_given,
+    test_under_16_gets_no_adult_callback,
 )
 from tests.test_safety_journeys import (  # noqa: F401 - collected and run through Telegram
     test_safety_a_child_is_never_asked_about_pregnancy,
@@ -94,42 +106,10 @@ def chat(tg_engine: Engine, client, fake: FakeBotApi) -> TelegramChat:  # noqa: 
 
 
 # ----- Telegram's answers to "which number is safe?" ----------------------------
-def callback_answers(chat: TelegramChat) -> None:
-    """test_journeys.callback_answers, typing a safe number instead of "yes"."""
+def give_number(chat: TelegramChat) -> None:
+    """test_journeys.give_number: on Telegram the safe number is typed."""
     assert chat.key == "callback.other_number"
     chat.send(SAFE_NUMBER)
-    assert chat.key == "callback.when"
-    chat.pick("choose")
-    chat.send("Monday and wed")
-    assert chat.key == "callback.window"
-    chat.pick("morning")
-    chat.send("no")  # voicemail
-    chat.send("yes pls")  # text first
-    chat.send("Yse")  # withheld, misspelt
-    chat.pick("wrong_number")
-    chat.send("bluebell")  # code word
-    chat.send("Sam")  # name
-    chat.pick("english")
-    chat.pick("woman")
-    chat.pick("none")
-    chat.pick("essex")
-    chat.send("Colchester")
-    assert chat.key == "callback.urgency_intro" or chat.last[-1].key == "urgency.afraid"
-
-
-def make_request(chat: TelegramChat) -> str:
-    chat.start("me")
-    open_callback(chat)
-    chat.send(SAFE_NUMBER)
-    chat.pick("asap")
-    for _ in range(9):  # voicemail to access needs
-        chat.send("skip")
-    chat.pick("southend")
-    for _ in range(5):
-        chat.send("skip")
-    chat.pick("looks_right")
-    chat.pick("yes")
-    return requests(chat)[0].reference
 
 
 def into_callback(chat: TelegramChat) -> None:
@@ -145,8 +125,8 @@ def telegram_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
     A test types faster than any person: lift the one-a-second pace per chat
     (test_telegram.py checks that pace on its own)."""
     monkeypatch.setattr(telegram, "PER_CHAT_RATE", 1000.0)
-    monkeypatch.setattr(test_journeys, "callback_answers", callback_answers)
-    monkeypatch.setattr(test_journeys, "make_request", make_request)
+    monkeypatch.setattr(test_journeys, "give_number", give_number)
+    monkeypatch.setattr(test_journeys, "PHONE", "+447911120123")
     monkeypatch.setattr(test_global_words, "into_callback", into_callback)
 
 
@@ -173,100 +153,67 @@ def test_reflection_gives_gentle_guidance_and_offers_a_call(chat: TelegramChat) 
     assert chat.key == "reflection.result_some"
     assert "can be a form of abuse" in chat.last[-1].sms
     chat.pick("ask_call")
-    assert chat.key == "callback.other_number"
-
-
-def test_callback_request_with_every_safe_contact_check(chat: TelegramChat) -> None:
-    chat.start("me")
-    chat.send("menu")
-    open_callback(chat)
-    assert [r.key for r in chat.last] == ["callback.intro", "callback.other_number"]
-    callback_answers(chat)
-    replies = chat.pick("yes")  # afraid of being seriously hurt
-    assert replies[0].key == "callback.urgent_reminder" and "999" in replies[0].sms
-    chat.pick("yes")  # getting worse
-    chat.pick("no")
-    chat.pick("yes")  # children
-    assert chat.key == "callback.note"
-    chat.send("Please call after the school run")
-    assert chat.key == "callback.summary"
-    summary = chat.last[-1].sms
-    assert "0123" in summary and "+447911120123" not in summary
-    assert "bluebell" in summary and "Sam" in summary and "Colchester" in summary
-    chat.pick("looks_right")
-    assert chat.key == "callback.consent" and "28 days" in chat.last[-1].sms
-    chat.pick("yes")
-    assert chat.key == "callback.confirmed"
-    [request] = requests(chat)
-    assert request.reference in chat.last[-1].sms
-    assert request.channel == "telegram" and request.route == "me"
-    assert request.area == "colchester" and request.team == "essex_north"
-    assert request.priority == 3 + 2 + 1
-    assert request.voicemail_ok is False and request.text_first_ok is True
-    assert request.withheld_ok is True and request.if_someone_else == "wrong_number"
-    assert request.safe_windows == [
-        {"day": "mon", "start": "09:00", "end": "12:00"},
-        {"day": "wed", "start": "09:00", "end": "12:00"},
-    ]
-    secret = details(chat, request)
-    assert secret["phone"] == "+447911120123" and secret["code_word"] == "bluebell"
-    assert secret["name"] == "Sam" and secret["note"] == "Please call after the school run"
+    assert chat.key == "callback.consent"
 
 
 def test_telegram_sender_is_asked_for_a_valid_number(chat: TelegramChat) -> None:
     chat.start("someone_else")
     open_callback(chat)
-    assert [r.key for r in chat.last] == ["callback.intro", "callback.other_number"]
+    assert chat.key == "callback.other_number"
     chat.send("12345")
     assert chat.last[0].key == "callback.number_invalid"
     chat.send("07911 123 456")
     assert chat.key == "callback.when"
     chat.pick("asap")
-    for _ in range(9):  # voicemail to access needs
-        chat.send("skip")
-    chat.pick("thurrock")
-    assert chat.last[0].key == "callback.urgency_intro"
-    for _ in range(5):
-        chat.send("skip")
+    assert chat.key == "triage.someone_else_hurt"
+    chat.pick("skip_all")
+    chat.pick("send")
     chat.pick("looks_right")
-    chat.pick("yes")
     [request] = requests(chat)
-    assert request.route == "someone_else" and request.asap is True
+    assert request.route == "someone_else" and request.asap is True and request.complete
     assert details(chat, request) == {"phone": "+447911123456"}
-    assert request.channel == "telegram" and request.team == "thurrock"
+    assert request.channel == "telegram"
 
 
-def test_own_behaviour_self_referral_skips_victim_urgency_questions(chat: TelegramChat) -> None:
-    chat.start("own_behaviour")
+def test_a_number_outside_the_known_ranges_is_read_back_on_telegram(chat: TelegramChat) -> None:
+    chat.start("me")
     open_callback(chat)
-    chat.send(SAFE_NUMBER)
-    chat.pick("asap")
-    for _ in range(9):
-        chat.send("skip")
-    chat.pick("southend")
-    assert chat.key == "callback.note"
-    chat.send("skip")
-    chat.pick("looks_right")
+    replies = chat.send("07911 654321")  # possible, but not in the metadata's ranges
+    assert chat.key == "callback.number_confirm"
+    assert replies[-1].sms.startswith("Is 07911 654321 right?")
+    chat.pick("no")
+    chat.send("07700 900123")  # the example in our own question
     chat.pick("yes")
+    assert chat.key == "callback.when"
+    chat.pick("asap")
     [request] = requests(chat)
-    assert request.route == "own_behaviour" and request.priority == 0
-    assert request.team == "southend"
+    assert details(chat, request)["phone"] == "+447700900123"
 
 
-def test_professional_asks_for_an_advice_call(chat: TelegramChat) -> None:
-    chat.start("professional")
-    open_callback(chat)
+def test_a_queued_request_within_10_messages_of_hello(chat: TelegramChat) -> None:
+    sent = 0
+
+    def press(option: str) -> None:
+        nonlocal sent
+        sent += 1
+        chat.pick(option)
+
+    chat.send("hello")
+    sent += 1
+    press("yes")
+    press("me")
+    for option in _path_to_flow(chat, "flow:callback"):
+        press(option)
+    press("yes")  # consent
     chat.send(SAFE_NUMBER)
-    chat.pick("asap")
-    for _ in range(9):
-        chat.send("skip")
-    chat.send("skip")  # area
-    chat.send("skip")  # note
-    assert chat.key == "callback.summary"
-    chat.pick("looks_right")
-    chat.pick("yes")
+    sent += 1
+    press("asap")
+    press("skip_all")
+    press("send")
+    press("looks_right")
+    assert chat.key == "callback.confirmed" and sent <= 10
     [request] = requests(chat)
-    assert request.route == "professional" and request.area is None
+    assert request.complete and request.status == "open"
 
 
 def test_without_a_safe_number_skip_points_to_helplines(chat: TelegramChat) -> None:

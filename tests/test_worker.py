@@ -12,6 +12,7 @@ from bot import worker
 from bot.dashboard import audit
 from bot.engine import Engine
 from bot.outbox import SendCounts
+from bot.storage.binding import conversation_slots, outbox_payload
 from bot.storage.models import (
     AuditEvent,
     CallbackRequest,
@@ -50,7 +51,9 @@ def test_idle_drafts_are_wiped_and_the_person_is_told_on_return(chat: Chat) -> N
     assert counts.conversations == 1
     with Session(engine.db.engine) as session:
         [conversation] = session.execute(select(Conversation)).scalars().all()
-    assert engine.vault.open(conversation.slots_enc) == {}
+    assert (
+        engine.vault.open(conversation.slots_enc, conversation_slots(conversation.person_key)) == {}
+    )
     chat.now = datetime.now(UTC) + timedelta(hours=1)
     assert chat.keys("mon") == ["words.timed_out", "first_contact.safe_to_text"]
 
@@ -99,7 +102,9 @@ def add_outbox(engine: Engine, key: str, status: str, created: datetime, expires
                 channel="sms",
                 kind="text_before_call",
                 dedupe_key=key,
-                payload_enc=engine.vault.seal({"address": "+447700900001", "text": "x"}),
+                payload_enc=engine.vault.seal(
+                    {"address": "+447700900001", "text": "x"}, outbox_payload(key)
+                ),
                 status=status,
                 next_attempt_at=created,
                 expires_at=expires,

@@ -20,7 +20,7 @@ import itertools
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import phonenumbers
@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from bot.channels.sender_caps import over_cap
 from bot.channels.sms_keywords import Keyword, carrier_keyword
 from bot.channels.sms_replies import (
     delivery_ids,
@@ -45,6 +46,7 @@ from bot.engine import Engine
 from bot.outbox import clear_opt_out, is_opted_out, record_opt_out
 from bot.settings import Settings
 from bot.storage.models import OutboundMessage
+from bot.storage.replays import record_seen, seen_before
 from bot.text import normalise
 from bot.types import Inbound, Reply
 
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/sms", tags=["sms"])
 
+CHANNEL = "sms"
 TWIML = "text/xml"
 SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_ADDRESS = 64
@@ -162,7 +165,42 @@ def status_url(engine: Engine) -> str:
 
 
 def answer_text(engine: Engine, text: TextIn, now: datetime) -> str:
-    """The TwiML answer to one inbound text (blocking: runs in a worker thread)."""
+    """The TwiML answer to one inbound text (blocking: runs in a worker thread).
+
+    A MessageSid handled before is never run again: a turn the engine answered
+    gets its stored answer while that is cached; anything else gets only
+    what changes nothing (see `_repeat`)."""
+    seen = seen_before(engine.db, engine.vault, CHANNEL, text.message_sid)
+    if seen is not None and not seen.cached:
+        return _repeat(engine, text, now, seen.at)
+    answer, handled = _answer(engine, text, now, counted=seen is None)
+    if handled and seen is None:
+        try:
+            record_seen(engine.db, engine.vault, CHANNEL, text.message_sid, now)
+        except DBAPIError:
+            log.error("SMS: MessageSid not recorded: database unavailable")
+    return answer
+
+
+def _repeat(engine: Engine, text: TextIn, now: datetime, first: datetime) -> str:
+    """A text handled before outside the engine's cache. Within the answer-cache
+    time it is Twilio's retry: the emergency guidance or "I can only read
+    text" again (their delivery records are found, not made), nothing else
+    runs. Later it is a captured request replayed: an empty answer."""
+    if now - first >= timedelta(hours=engine.settings.message_retention_hours):
+        log.warning("SMS: an old MessageSid came again; nothing run")
+        return empty_twiml()
+    replies: list[Reply] = []
+    if engine.screen.read(text.body).has("danger_now"):
+        replies = [r for r in engine.failure_replies(text.body) if r.key == "words.danger"]
+    if text.media:
+        replies.append(engine.notice(CHANNEL, text.sender, "channels.only_text"))
+    return _render(engine, text, replies, now)
+
+
+def _answer(engine: Engine, text: TextIn, now: datetime, counted: bool) -> tuple[str, bool]:
+    """The TwiML, and whether the text was really handled (not answered from
+    memory because storage was away, which a retry should handle properly)."""
     settings = engine.settings
     vault = engine.vault
     keyword = carrier_keyword(text.body) or TWILIO_KEYWORDS.get(text.opt_out_type)
@@ -178,21 +216,24 @@ def answer_text(engine: Engine, text: TextIn, now: datetime) -> str:
         notice = "channels.opted_out"
     elif opted_out:
         if keyword != "opt_in":
-            return empty_twiml()  # Twilio would refuse to deliver anything (21610)
+            return empty_twiml(), True  # Twilio would refuse to deliver anything (21610)
         notice = "channels.opted_in"
     if notice is not None:
         if settings.twilio_handles_opt_out:
-            return empty_twiml()  # Twilio sends the carrier's own confirmation
-        return _render(engine, text, [engine.notice("sms", text.sender, notice)], now)
+            return empty_twiml(), True  # Twilio sends the carrier's own confirmation
+        return _render(engine, text, [engine.notice(CHANNEL, text.sender, notice)], now), True
 
+    capped = over_cap(engine, CHANNEL, text.sender, text.body, now) if counted else None
+    if capped is not None:  # a flood: not run through the engine
+        return _render(engine, text, capped.replies, now), True
     replies: list[Reply] = []
     if text.media:
-        replies.append(engine.notice("sms", text.sender, "channels.only_text"))
+        replies.append(engine.notice(CHANNEL, text.sender, "channels.only_text"))
         if not normalise(text.body):
-            return _render(engine, text, replies, now)
+            return _render(engine, text, replies, now), True
     turn = engine.handle_turn(
         Inbound(
-            channel="sms",
+            channel=CHANNEL,
             address=text.sender,
             text=text.body,
             message_id=text.message_sid,
@@ -200,7 +241,7 @@ def answer_text(engine: Engine, text: TextIn, now: datetime) -> str:
             address_is_phone=is_phone_number(text.sender),
         )
     )
-    return _render(engine, text, replies + turn.replies, now)
+    return _render(engine, text, replies + turn.replies, now), not turn.transient
 
 
 def _render(engine: Engine, text: TextIn, replies: list[Reply], now: datetime) -> str:

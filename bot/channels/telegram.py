@@ -8,7 +8,10 @@ private chat is remembered for 48 hours so EXIT can delete the conversation
 Replies are stored with the turn before anything is sent and counted as
 they go out, so a retried delivery (same update_id) sends only what did not
 go the first time, and the worker finishes what neither could (a Bot API
-outage, a crash mid-send): at least once, never lost.
+outage, a crash mid-send): at least once, never lost. The webhook never
+waits out a rate limit: what Telegram asks us to hold back is sent after
+the webhook has answered (telegram_sending). A chat that floods is slowed
+(sender_caps), but danger is always answered.
 """
 
 from __future__ import annotations
@@ -17,11 +20,10 @@ import asyncio
 import hmac
 import json
 import logging
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -59,6 +61,8 @@ from telegram.ext import (
 )
 
 from bot.channels.render import rich_html, split_to_fit
+from bot.channels.sender_caps import Capped, over_cap
+from bot.channels.telegram_sending import BackgroundSender, RateLimited, retry_after
 from bot.channels.telegram_wipe import remember, wipe
 from bot.engine import Engine
 from bot.outbox import SendDeferred, SendRefused, Sent
@@ -95,6 +99,9 @@ def quiet_libraries() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
+    # A 429 is expected and handled here (sent later, logged by kind); the
+    # library would log each one as an error with a traceback.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
 # ----- sending limits ------------------------------------------------------
@@ -123,6 +130,10 @@ class ChatRateLimiter(AIORateLimiter):
             return await forward
         async with self._limiter_for(chat_id):
             return await forward
+
+    def has_room(self, chat_id: int) -> bool:
+        """Whether a message to this chat would go now, without waiting for the pace."""
+        return chat_id <= 0 or self._limiter_for(chat_id).has_capacity()
 
     def _limiter_for(self, chat_id: int) -> AsyncLimiter:
         if len(self._chats) > 1024:  # forget chats that have been quiet
@@ -238,6 +249,9 @@ class TelegramChannel:
         # not all go out. The person is told "please try again" once per update.
         self.redeliver: set[int] = set()
         self._told: set[int] = set()
+        self.background = BackgroundSender(
+            engine, application.bot, send_reply, lambda chat, ids: _remember_sent(engine, chat, ids)
+        )
         application.add_handler(TypeHandler(Update, self._gate), group=-1)
         private = filters.ChatType.PRIVATE
         for handler in (
@@ -268,6 +282,7 @@ class TelegramChannel:
         return True
 
     async def close(self) -> None:
+        await self.background.close()
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
@@ -288,6 +303,59 @@ class TelegramChannel:
             raise ApplicationHandlerStop
         if user.is_bot:
             raise ApplicationHandlerStop
+        await self._slow_a_flood(update, context, chat.id)
+
+    async def _slow_a_flood(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int
+    ) -> None:
+        """Count the message; past the sender cap it is not run, only remembered for
+        the wipe and answered with the one calm notice or the emergency guidance."""
+        message = update.message or update.edited_message
+        text = (message.text or message.caption or "") if message is not None else ""
+        command = None
+        if message is not None and message.text and message.text.startswith("/"):
+            command = message.text.split()[0][1:].split("@")[0].lower()
+        user = update.effective_user
+        try:
+            capped = await asyncio.to_thread(
+                over_cap,
+                self.engine,
+                CHANNEL,
+                str(chat_id),
+                text,
+                _now(),
+                command=command,
+                locale_hint=user.language_code if user is not None else None,
+            )
+        except Exception as fault:  # noqa: BLE001 - never silence: the engine answers instead
+            log.error("telegram: sender cap not checked: %s", type(fault).__name__)
+            return
+        if capped is None:
+            return
+        if message is not None:
+            await self._remember_incoming(update)
+        await self._answer_capped(context.bot, chat_id, update.update_id, capped)
+        raise ApplicationHandlerStop
+
+    async def _answer_capped(self, bot: Bot, chat_id: int, update_id: int, capped: Capped) -> None:
+        """The notice goes once, best effort; the emergency guidance at least once:
+        after a rate limit from the background, after a failure by redelivery."""
+        if not capped.urgent:
+            await self._send(bot, chat_id, capped.replies)
+            return
+        if self.background.busy(chat_id):
+            self.background.add(chat_id, None, capped.replies, 0, wait=0)
+            return
+        for n, reply in enumerate(capped.replies):
+            try:
+                ids = await _send_with_retries(bot, chat_id, reply, patient=False)
+            except RateLimited as limited:
+                self.background.add(chat_id, None, capped.replies, n, wait=limited.wait)
+                return
+            if ids is None:
+                self.redeliver.add(update_id)  # Telegram delivers it again
+                return
+            await _remember_sent(self.engine, chat_id, ids)
 
     async def _leave(self, bot: Bot, chat_id: int) -> None:
         try:
@@ -404,7 +472,9 @@ class TelegramChannel:
             if len(self._told) > 10_000:
                 self._told.clear()
         if any(r.action == "quick_exit" for r in turn.replies):
-            # Nothing is sent: the chat disappears from the phone instead.
+            # Nothing is sent: the chat disappears from the phone instead, and
+            # replies still waiting out a rate limit never go.
+            await self.background.drop(chat.id)
             await wipe(context.bot, self.engine.db, chat.id, self._person(chat.id), current)
             if not turn.transient:
                 await asyncio.to_thread(
@@ -416,10 +486,19 @@ class TelegramChannel:
             return
         # A repeated delivery sends only what did not go out the first time.
         start = turn.delivered if turn.replayed else 0
-        sent = await deliver(
+        if start >= len(turn.replies) or self.background.holds(inbound.message_id):
+            return
+        if self.background.busy(chat.id):  # earlier replies are waiting: these go after
+            self.background.add(chat.id, inbound.message_id, turn.replies, start, wait=0)
+            return
+        sent, wait = await deliver_now(
             self.engine, context.bot, chat.id, inbound.message_id, turn.replies, start
         )
-        if sent < len(turn.replies):
+        if sent >= len(turn.replies):
+            return
+        if wait is not None:  # a rate limit: the rest goes after the webhook has answered
+            self.background.add(chat.id, inbound.message_id, turn.replies, sent, wait=wait)
+        else:
             self.redeliver.add(update.update_id)  # Telegram's next try sends the rest
 
     async def _send(self, bot: Bot, chat_id: int, replies: list[Reply]) -> None:
@@ -447,22 +526,27 @@ async def _remember_sent(engine: Engine, chat_id: int, ids: list[int]) -> None:
     """Reply ids of a private chat, for the EXIT wipe; never a reason to fail."""
     if chat_id <= 0 or not ids:
         return
-    person = engine.vault.person_key(CHANNEL, str(chat_id))
     try:
+        person = engine.vault.person_key(CHANNEL, str(chat_id))  # may load the lookup key
         await asyncio.to_thread(remember, engine.db, person, ids, _now())
     except DBAPIError:
         log.error("telegram: reply ids not remembered: database unavailable")
 
 
-async def _send_with_retries(bot: Bot, chat_id: int, reply: Reply) -> list[int] | None:
-    """Send one reply, trying again briefly after a network error, a 5xx or a
-    short 429; None when it did not go (the caller leaves it for later)."""
+async def _send_with_retries(
+    bot: Bot, chat_id: int, reply: Reply, *, patient: bool = True
+) -> list[int] | None:
+    """Send one reply, trying again briefly after a network error, a 5xx or (when
+    `patient`: the worker) a short 429; None when it did not go (the caller
+    leaves it for later). Not patient (a webhook), a 429 raises RateLimited."""
     pause = SEND_PAUSE
     for attempt in range(SEND_TRIES):
         try:
             return await send_reply(bot, chat_id, reply)
         except RetryAfter as error:
-            wait = _retry_after(error)
+            wait = retry_after(error)
+            if not patient:
+                raise RateLimited(wait) from None
             if wait > LONGEST_WAIT:
                 return None
             await asyncio.sleep(wait)
@@ -493,6 +577,29 @@ async def deliver(
         sent += 1
         await asyncio.to_thread(engine.mark_delivered, CHANNEL, message_id, sent)
     return sent
+
+
+async def deliver_now(
+    engine: Engine, bot: Bot, chat_id: int, message_id: str, replies: list[Reply], start: int
+) -> tuple[int, float | None]:
+    """The webhook's part: send replies[start:] in order while no rate limit
+    stands in the way. Returns how many are sent and, when a rate limit (a 429,
+    or the chat's own pace) stopped it, how long to wait before the rest."""
+    limiter = getattr(bot, "rate_limiter", None)
+    sent = start
+    for reply in replies[start:]:
+        if isinstance(limiter, ChatRateLimiter) and not limiter.has_room(chat_id):
+            return sent, 0.0  # the chat's pace would hold the webhook: the rest waits its turn
+        try:
+            ids = await _send_with_retries(bot, chat_id, reply, patient=False)
+        except RateLimited as limited:
+            return sent, limited.wait
+        if ids is None:
+            return sent, None
+        await _remember_sent(engine, chat_id, ids)
+        sent += 1
+        await asyncio.to_thread(engine.mark_delivered, CHANNEL, message_id, sent)
+    return sent, None
 
 
 async def finish_unfinished(engine: Engine, now: datetime | None = None) -> int:
@@ -560,7 +667,8 @@ async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         log.info("Telegram channel off: set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET")
         yield
         return
-    channel = TelegramChannel(app.state.engine, build_application(settings))
+    # No retries inside the library: it would sleep out a 429 in the webhook.
+    channel = TelegramChannel(app.state.engine, build_application(settings, max_retries=0))
     app.state.telegram = channel
     log.info("Telegram channel on at %s", WEBHOOK_PATH)
     await channel.ready()  # if the Bot API is away, the first update tries again
@@ -572,13 +680,6 @@ async def lifespan(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
 
 
 # ----- the worker's sender ----------------------------------------------------
-def _retry_after(error: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 def _surely_not_sent(error: NetworkError) -> bool:
     """A connection that never opened (or a full pool) sent nothing."""
     import httpx
@@ -601,10 +702,11 @@ class TelegramSender:
 
     def _memory(self) -> tuple[Any, Any]:
         if self._remember is None:
-            from bot.storage.crypto import Vault
             from bot.storage.db import Database
+            from bot.storage.keys import open_vault
 
-            self._remember = (Database(self.settings.sqlalchemy_url), Vault(self.settings.secret()))
+            db = Database(self.settings.sqlalchemy_url)
+            self._remember = (db, open_vault(self.settings, db))
         return self._remember
 
     async def send(self, address: str, text: str) -> Sent:
@@ -616,7 +718,7 @@ class TelegramSender:
             async with make_bot(self.settings) as bot:
                 message = await bot.send_message(chat_id, text, link_preview_options=NO_PREVIEW)
         except RetryAfter as error:
-            raise SendDeferred("429", _retry_after(error)) from None
+            raise SendDeferred("429", retry_after(error)) from None
         except TimedOut:
             raise  # it may have gone: the outbox never sends it again
         except (Forbidden, ChatMigrated) as error:

@@ -2,8 +2,9 @@
 
 Checks schema, every reference (data, params, keys named in code, gotos,
 flow steps), reachability and dead ends, the SMS character set and segment
-budget, every shipped locale (complete, nothing fuzzy, placeholders kept,
-within its own encoding's budget) and the safety pattern files
+budget, every shipped locale (complete, nothing fuzzy, placeholders and
+plural forms kept, within its own encoding's budget, no word that dropping
+accents for GSM-7 would make offensive) and the safety pattern files
 (bot/safety/check.py). Prints `file:line: problem` and exits 1 on any
 problem; lists placeholders that the service must still confirm.
 """
@@ -17,14 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.channels.render import sms_text
+from bot.content import plural
 from bot.content.catalogs import DOMAIN, read_catalog
 from bot.content.model import PLACEHOLDER, Content, Entry, load_content
+from bot.content.transliteration import hazards
+from bot.content.transliteration import parse as parse_unsafe
 from bot.flows import FLOW_NAMES, build_flows
 from bot.flows.base import Choice, Flow
 from bot.flows.info import info_keys
 from bot.safety.check import check_patterns
 from bot.settings import PROJECT_ROOT, Settings
-from bot.text import is_gsm7, sms_segments
+from bot.text import is_gsm7, sms_segments, strip_accents
 from bot.types import Option, Reply
 
 AUDIENCE_MENUS = ("menus.me", "menus.someone_else", "menus.own_behaviour", "menus.professional")
@@ -32,6 +36,12 @@ MAX_OPTIONS = 5
 MAX_DEPTH = 3
 BUDGET = {"GSM-7": 2, "UCS-2": 3}  # segments per message
 LONG_READ_BUDGET = {"GSM-7": 4, "UCS-2": 6}
+# Emergency guidance is complete in every language, verbs and "then" kept,
+# even where that needs a third GSM-7 or a fourth UCS-2 segment.
+SAFETY_BUDGET = {"GSM-7": 3, "UCS-2": 4}
+SAFETY_KEYS = frozenset({"words.danger", "safety.emergency"})
+UNSAFE_WORDS = "transliteration"  # content/data/transliteration.yaml
+SENT_BY_SMS = frozenset({"sms", "label", "data"})  # message kinds an SMS carries
 SAMPLE = "x" * 12  # stands in for a value the code fills in
 # Option ids travel as Telegram button data, which holds at most 64 bytes.
 OPTION_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -65,6 +75,7 @@ class Checker:
         self.problems: list[Problem] = [
             Problem(p.file, p.line, p.message) for p in content.problems
         ]
+        self.unsafe = parse_unsafe(content.data.get(UNSAFE_WORDS))
 
     def add(self, entry: Entry, message: str, line: int | None = None) -> None:
         self.problems.append(Problem(entry.file, line or entry.line, f"{entry.key}: {message}"))
@@ -91,6 +102,7 @@ class Checker:
             if shown and not is_gsm7(option.label):
                 self.add(entry, f"option {option.id} label is not GSM-7", option.line)
         for text in filter(None, (entry.sms, entry.rich, *(o.label for o in entry.options))):
+            self._check_plural(entry, text)
             for name in PLACEHOLDER.findall(text):
                 if "." in name:
                     if name not in self.content._refs:  # noqa: SLF001 - the check may look inside
@@ -100,9 +112,24 @@ class Checker:
         if shown:
             self._check_budget(entry, "en", sms_len_reply(self.content, entry, "en"))
 
+    def _check_plural(self, entry: Entry, text: str) -> None:
+        try:
+            found = plural.blocks(text)
+        except plural.PluralError as error:
+            self.add(entry, str(error))
+            return
+        for block in found:
+            if block.name not in entry.params:
+                self.add(entry, f"{{{block.name}, plural}}: {block.name} is not listed in params")
+
     def _check_budget(self, entry: Entry, locale: str, reply: Reply) -> None:
         encoding, segments = sms_segments(sms_text(reply))
-        budget = (LONG_READ_BUDGET if entry.long_read else BUDGET)[encoding]
+        table = BUDGET
+        if entry.long_read:
+            table = LONG_READ_BUDGET
+        elif entry.key in SAFETY_KEYS:
+            table = SAFETY_BUDGET
+        budget = table[encoding]
         if locale == "en" and encoding != "GSM-7":
             return  # reported as a character-set problem already
         if segments > budget:
@@ -169,9 +196,10 @@ class Checker:
                     self.add(entry, f"flow {flow.name} state {state} can never be reached")
 
     def _check_flows_reached(self, flows: dict[str, Flow]) -> None:
-        # The start, the LANGUAGE word, and the safety screen's replies (each
-        # support step is entered by the engine when its signal is raised).
-        targeted = {"first_contact", "language", "support"}
+        # The start, the LANGUAGE and MY REQUEST words, and the safety screen's
+        # replies (each support step is entered by the engine when its signal
+        # is raised).
+        targeted = {"first_contact", "language", "my_request", "support"}
         for flow in flows.values():
             for dests in flow.targets().values():
                 for dest in dests:
@@ -241,20 +269,33 @@ class Checker:
                 self.problems.append(Problem(po, 1, f"[{locale}] shipped but has no catalog"))
                 continue
             catalog = {(m.context, m.id): m for m in read_catalog(po, locale) if m.id}
-            for context, english, entry, _kind in messages:
+            for context, english, entry, kind in messages:
                 message = catalog.get((context, english))
                 if message is None or not message.string:
                     self.add(entry, f"[{locale}] not translated: {context}")
                     continue
                 if message.fuzzy:
                     self.add(entry, f"[{locale}] fuzzy (needs review): {context}")
-                if sorted(PLACEHOLDER.findall(english)) != sorted(
-                    PLACEHOLDER.findall(message.string)
-                ):
+                if used_names(english) != used_names(message.string):
                     self.add(entry, f"[{locale}] placeholders differ in {context}")
+                for problem in plural.problems(message.string, locale):
+                    self.add(entry, f"[{locale}] {context}: {problem}")
+                if kind in SENT_BY_SMS:
+                    self._check_stripped(entry, locale, context, message.string)
             for entry in self.content.entries.values():
                 if entry.file.stem != WORD_LISTS:
                     self._check_budget(entry, locale, sms_len_reply(self.content, entry, locale))
+
+    def _check_stripped(self, entry: Entry, locale: str, context: str, text: str) -> None:
+        """Refuse a text whose accents, dropped for GSM-7, leave a listed word."""
+        lists = self.unsafe.get(locale)
+        if lists is None:
+            return
+        found: dict[str, tuple[str, str, str]] = {}
+        for word, bare, why in hazards(text, strip_accents, {locale: lists}):
+            found.setdefault(bare.casefold(), (word, bare, why))  # "Sık sık": once
+        for word, bare, why in found.values():
+            self.add(entry, f'[{locale}] {context}: "{word}" is sent as "{bare}" by SMS: {why}')
 
     # ----- placeholders to confirm ---------------------------------------
     def unconfirmed(self) -> list[str]:
@@ -266,6 +307,27 @@ class Checker:
                     line = getattr(record, "line", 1)
                     found.append(f"{shown(path)}:{line}: {name}.{record_id}")
         return found
+
+
+def used_names(text: str) -> list[str]:
+    """The params and data a text uses; a plural block counts as its param once.
+
+    So a translation may write English's `{days}` as `{days, plural, ...}`
+    where its grammar needs the forms.
+    """
+    try:
+        found = plural.blocks(text)
+    except plural.PluralError:
+        return sorted(PLACEHOLDER.findall(text))  # reported as a plural problem
+    names: list[str] = []
+    position = 0
+    for block in found:
+        names += PLACEHOLDER.findall(text[position : block.start])
+        names.append(block.name)
+        names += sorted({n for form in block.forms.values() for n in PLACEHOLDER.findall(form)})
+        position = block.end
+    names += PLACEHOLDER.findall(text[position:])
+    return sorted(names)
 
 
 def _records(data: object, prefix: str = "") -> list[tuple[str, object]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.content import plural
 from bot.content.catalogs import Catalog, load_catalogs
 from bot.content.loader import LineDict, LoadProblem, line_of, read_yaml
 from bot.text import to_gsm_plain
@@ -221,6 +222,7 @@ class Content:
 
     def fill(self, text: str, params: dict[str, Any] | None = None, locale: str = "en") -> str:
         params = params or {}
+        text = plural.render(text, params, locale)
 
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -236,6 +238,10 @@ class Content:
     def text(self, key: str, locale: str, params: dict[str, Any] | None = None) -> str:
         entry = self.entries[key]
         return self.fill(self.translate(locale, f"{key}:sms", entry.sms), params, locale)
+
+    def counted(self, key: str, count: int, locale: str) -> str:
+        """A shared counted word such as `words.days` ("28 de zile"), as a param value."""
+        return self.text(key, locale, {"n": count})
 
     def label(self, key: str, option_id: str, locale: str) -> str:
         option = self.entries[key].option(option_id)

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot.dashboard import audit
 from bot.dashboard import windows as win
 from bot.outbox import drop_pending
+from bot.storage import binding
 from bot.storage.crypto import Vault
 from bot.storage.models import CallAttempt, CallbackRequest, StaffUser
 
@@ -131,18 +132,19 @@ def record(
         )
 
     notes = notes.strip()
-    session.add(
-        CallAttempt(
-            request_id=request.id,
-            user_id=user.id,
-            kind=kind,
-            outcome=outcome or None,
-            call_back_at=when,
-            overridden=overridden,
-            notes_enc=vault.seal(notes) if notes else None,
-            created_at=now,
-        )
+    attempt = CallAttempt(
+        request_id=request.id,
+        user_id=user.id,
+        kind=kind,
+        outcome=outcome or None,
+        call_back_at=when,
+        overridden=overridden,
+        created_at=now,
     )
+    session.add(attempt)
+    if notes:  # sealed once the row has the id it is bound to
+        session.flush()
+        attempt.notes_enc = vault.seal(notes, binding.attempt_notes(attempt.id))
     audit.record(session, "attempt", now, user, reference=request.reference, detail=kind)
     if outcome:
         audit.record(session, "outcome", now, user, reference=request.reference, detail=outcome)
@@ -177,7 +179,10 @@ def history(session: Session, vault: Vault, request: CallbackRequest) -> list[Sh
         .where(CallAttempt.request_id == request.id)
         .order_by(CallAttempt.created_at, CallAttempt.id)
     ).all()
-    return [
-        Shown(attempt, name, vault.open(attempt.notes_enc) if attempt.notes_enc else "")
-        for attempt, name in rows
-    ]
+    return [Shown(attempt, name, _notes(vault, attempt)) for attempt, name in rows]
+
+
+def _notes(vault: Vault, attempt: CallAttempt) -> str:
+    if not attempt.notes_enc:
+        return ""
+    return vault.open(attempt.notes_enc, binding.attempt_notes(attempt.id))

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import event, select
 from sqlmodel import Session
 
+from bot.storage import binding
 from bot.storage.crypto import Vault
 from bot.storage.models import AuditEvent, StaffUser
 
@@ -36,6 +37,7 @@ ACTIONS = (
     "refused",
     "override",
     "audit_export",
+    "code_word_locked",
 )
 
 
@@ -68,12 +70,14 @@ def record(
     """Append one event to the caller's transaction."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    sealed = vault.seal(reason) if (reason and vault is not None) else None
+    name = (user.name if user else user_name or "system")[:60]
+    context = binding.audit_reason(action, reference, name, now)
+    sealed = vault.seal(reason, context) if (reason and vault is not None) else None
     session.add(
         AuditEvent(
             at=now,
             user_id=user.id if user else None,
-            user_name=(user.name if user else user_name or "system")[:60],
+            user_name=name,
             action=action,
             reference=reference,
             detail=(detail or None) and detail[:80],
@@ -90,7 +94,10 @@ def events(session: Session, reference: str | None = None, limit: int = 5000) ->
 
 
 def reason_of(event_: AuditEvent, vault: Vault) -> str:
-    return vault.open(event_.reason_enc) if event_.reason_enc else ""
+    if not event_.reason_enc:
+        return ""
+    context = binding.audit_reason(event_.action, event_.reference, event_.user_name, event_.at)
+    return vault.open(event_.reason_enc, context)
 
 
 def to_csv(rows: list[AuditEvent], vault: Vault) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session
 
+from bot.dashboard.audit import record
 from bot.outbox import enqueue
 from bot.settings import Settings
 from bot.storage.crypto import Vault
@@ -48,5 +49,28 @@ def notify_staff(
         address=chat,
         text=staff_notice_text(request.reference),
         dedupe_key=f"{KIND}:{request.reference}",
+        now=now,
+    )
+
+
+def notify_code_word_lock(
+    session: Session, vault: Vault, settings: Settings, request: CallbackRequest, now: datetime
+) -> bool:
+    """Someone gave wrong code words for this request until locked out: audit it
+    and tell the staff chat (reference only), once per lock; True if queued."""
+    record(session, "code_word_locked", now, reference=request.reference, detail=request.channel)
+    chat = settings.telegram_staff_chat_id.strip()
+    if not chat:
+        return False
+    return enqueue(
+        session,
+        vault,
+        channel="telegram",
+        kind=KIND,
+        address=chat,
+        text=_TEMPLATES.get_template("code_word_notice.txt")
+        .render(reference=request.reference)
+        .strip(),
+        dedupe_key=f"code_word_locked:{request.reference}:{now.isoformat()}",
         now=now,
     )

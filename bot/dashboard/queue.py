@@ -41,7 +41,10 @@ class Row:
     safe: win.SafeState
     waiting_minutes: int
     urgent: bool
-    later: datetime | None  # an agreed call-back time still ahead
+    later: datetime | None  # a planned call-back time still ahead
+    # Urgent requests have a same-day target: past it once London's day has
+    # changed since the request was made.
+    target_missed: bool = False
 
     @property
     def callable_now(self) -> bool:
@@ -55,12 +58,14 @@ def row_for(
     later = utc(request.call_back_at) if request.call_back_at else None
     if later is not None and later <= now:
         later = None
+    made_on = utc(request.created_at).astimezone(win.LONDON).date()
     return Row(
         request=request,
         safe=win.state(windows, now),
         waiting_minutes=max(0, int((now - utc(request.created_at)).total_seconds() // 60)),
         urgent=request.priority >= urgent_priority,
         later=later,
+        target_missed=now.astimezone(win.LONDON).date() > made_on,
     )
 
 

@@ -23,6 +23,7 @@ from bot.dashboard import queue as q
 from bot.dashboard import windows as win
 from bot.dashboard.access import BadCsrf, Forbidden, NotSignedIn, Staff
 from bot.notices import queue_text_before_call
+from bot.storage import binding
 from bot.storage.models import CallAttempt, CallbackRequest, StaffSession, StaffUser
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -152,7 +153,15 @@ def _queue_context(
     mine = q.claimed_by(db, staff.user.id, hours, now, engine.settings.urgent_priority)
     shown = present.fingerprint(
         [
-            (r.request.reference, r.request.priority, r.safe, r.later, r.waiting_minutes)
+            (
+                r.request.reference,
+                r.request.priority,
+                r.safe,
+                r.later,
+                r.waiting_minutes,
+                r.request.complete,
+                r.request.triage,
+            )
             for r in rows + mine
         ]
     )
@@ -245,7 +254,17 @@ def _live_state(request: Request, found: CallbackRequest) -> dict[str, Any]:
     times = present.fingerprint(found.asap, found.safe_windows)
     hours = _hours(request)
     lines = present.window_lines(win.effective(found.safe_windows or [], found.asap, hours))
-    shown = present.fingerprint(found.status, times, row.safe, row.later, found.claimed_by)
+    shown = present.fingerprint(
+        found.status,
+        times,
+        row.safe,
+        row.later,
+        found.claimed_by,
+        found.complete,
+        found.priority,
+        found.triage,
+        found.safety_flags,
+    )
     return {"row": row, "times": times, "lines": lines, "shown": shown}
 
 
@@ -258,7 +277,11 @@ def _request_context(
     if found.claimed_by is not None and not mine:
         other = db.get(StaffUser, found.claimed_by)
         holder = other.name if other else None
-    details = engine.vault.open(found.details_enc) if mine else {}
+    details = (
+        engine.vault.open(found.details_enc, binding.request_details(found.reference))
+        if mine
+        else {}
+    )
     live = _live_state(request, found)
     return {
         "staff": staff,
@@ -374,7 +397,8 @@ def show_number(request: Request, reference: str, staff: Handler) -> HTMLRespons
         if found.status != "claimed" or found.claimed_by != staff.user.id:
             db.commit()
             return _render(request, "_number.html", {"phone": None}, 403)
-        phone = engine.vault.open(found.details_enc).get("phone")
+        context = binding.request_details(found.reference)
+        phone = engine.vault.open(found.details_enc, context).get("phone")
         audit.record(db, "number_view", now, staff.user, reference=found.reference)
         claims.touch(db, found, now)
         db.commit()

@@ -21,18 +21,38 @@ if TYPE_CHECKING:
     from bot.dialogue import Dialogue
 
 DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+POSSIBLE = phonenumbers.ValidationResult.IS_POSSIBLE
 
 
 def phone_number(dialogue: Dialogue, text: str) -> Parsed:
-    """A UK or international number people can be called on, as E.164."""
+    """A number people can be called on, as E.164: any number `phonenumbers`
+    thinks possible for the UK (or abroad, with its +code). One outside the
+    ranges its metadata lists is kept too, and marked to be read back to the
+    person ("Is 07911 654321 right?") rather than refused."""
     raw = clean_free_text(text, 40)
     try:
         number = phonenumbers.parse(raw, "GB")
     except phonenumbers.NumberParseException:
         return Parsed(error="callback.number_invalid")
-    if not phonenumbers.is_valid_number(number):
+    # IS_POSSIBLE only: a number diallable from anywhere, not a local fragment.
+    if phonenumbers.is_possible_number_with_reason(number) != POSSIBLE:
         return Parsed(error="callback.number_invalid")
+    dialogue.answers["_phone_unsure"] = not phonenumbers.is_valid_number(number)
     return Parsed(value=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def shown_number(e164: str) -> str:
+    """A number as people write it ("07911 654321"; international with its +code)."""
+    try:
+        number = phonenumbers.parse(e164, "GB")
+    except phonenumbers.NumberParseException:
+        return e164
+    if number.country_code == 44:
+        national = phonenumbers.national_significant_number(number)
+        if len(national) == 10 and national.startswith("7"):
+            return f"0{national[:4]} {national[4:]}"
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def free_text(limit: int) -> Callable[[Dialogue, str], Parsed]:
@@ -116,3 +136,61 @@ def place(areas: dict[str, dict]) -> Callable[[Dialogue, str], Parsed]:
         return Parsed(value=names[match[0]])
 
     return parse
+
+
+_TIME_WORDS = {"after", "from", "before", "until", "till", "by", "to", "at", "on", "and", "or"}
+_EDGES = {"after", "from", "before", "until", "till", "by"}
+_FILLER = {"only", "any", "time", "pm", "am", "oclock", "o", "clock", "please", "pls", "the"}
+
+
+def _hour(token: str) -> int | None:
+    """ "2", "2pm", "14", "9am", "14:30" -> an hour of the day (1-7 read as afternoon)."""
+    digits = token.removesuffix("pm").removesuffix("am").split(":")[0]
+    if not digits.isdigit() or not 0 < int(digits) <= 23:
+        return None
+    hour = int(digits)
+    if token.endswith("pm") or (hour <= 7 and not token.endswith("am")):
+        hour = hour + 12 if hour < 12 else hour
+    return hour
+
+
+def days_and_time(
+    open_days: list[int], parts: dict[str, tuple[str, str]]
+) -> Callable[[Dialogue, str], tuple[list[int], tuple[str, str] | None] | None]:
+    """Typed days with an optional time, e.g. "fri", "tuesday after 2",
+    "mon wed morning": (days, (start, end) or None), or None unless every word
+    is understood (so "as soon as possible" is never read as days)."""
+
+    def read(dialogue: Dialogue, text: str) -> tuple[list[int], tuple[str, str] | None] | None:
+        tokens = normalise(text).replace(",", " ").split()
+        lookup = _day_words(dialogue.locale)
+        found: list[int] = []
+        span: tuple[str, str] | None = None
+        edge = ""
+        for token in tokens:
+            if token in lookup or (len(token) >= 4 and _close_day(token, lookup) is not None):
+                day = lookup.get(token, _close_day(token, lookup))
+                if day not in found:
+                    found.append(day)
+            elif token in parts:
+                span = parts[token]
+            elif token.rstrip("s") in parts:
+                span = parts[token.rstrip("s")]
+            elif token in _TIME_WORDS or token in _FILLER:
+                edge = token if token in _EDGES else edge
+            elif (hour := _hour(token)) is not None:
+                clock = f"{hour:02d}:00"
+                span = (clock, "23:59") if edge in ("after", "from", "") else ("00:00", clock)
+            else:
+                return None
+        if not found:
+            return None
+        chosen = sorted(d for d in found if d in open_days)
+        return (chosen, span) if chosen else None
+
+    return read
+
+
+def _close_day(token: str, lookup: dict[str, int]) -> int | None:
+    match = process.extractOne(token, list(lookup), scorer=fuzz.ratio, score_cutoff=85)
+    return lookup[match[0]] if match else None

@@ -1,13 +1,17 @@
 """Asking for a call back, with every safe-contact check, one question a message.
 
-Order: safe number, safe times, voicemail, texts, withheld number, what to do
-if someone else answers, code word, name, language and interpreter, handler
-gender, access needs, area, urgency questions (content/flows/urgency.yaml),
-a short note; then a plain summary, consent, and a reference.
+Order: consent (with how long we keep the answers), safe number, safe time,
+then triage (bot/flows/triage.py), then the practical questions (voicemail,
+texts, withheld number, what to do if someone else answers, code word, a
+word for "I can't talk", name, language and interpreter, handler gender,
+access needs, area, a short note); then a plain summary and a reference.
 
-Answers stay in the conversation (encrypted) until consent; only then does a
-callback request row exist. Any question but consent can be skipped; the
-route (me, someone else, own behaviour, professional) decides which apply.
+Once consent, a safe number and a safe time are given the request is saved
+and queued as "details still coming"; every later answer updates it, and
+"That's right" at the summary marks it complete. A person who stops half way
+(EXIT, silence) still leaves the handler what they need to call safely.
+Declining consent keeps nothing. Any question but consent can be skipped;
+the route (me, someone else, own behaviour, professional) decides which apply.
 """
 
 from __future__ import annotations
@@ -16,19 +20,47 @@ from typing import Any
 
 from bot.content.model import Content
 from bot.dialogue import Dialogue
-from bot.flows import answers
+from bot.flows import answers, triage
 from bot.flows.base import Ask, Choice, Flow, Step
 from bot.flows.language import own_name
 from bot.flows.safe_times import Hours, describe, time_steps
-from bot.safety.patterns import SIGNALS
 
 NAME = "callback"
 YES_NO = ("yes", "no")
 AS_BOOL = {"yes": True, "no": False}
+UNDER_16 = "@info:young.under_16"  # Childline, 999, a trusted adult: no adult callback
+# The practical questions after triage, as counted for the consent's {count}.
+PRACTICAL = (
+    "voicemail",
+    "text_first",
+    "withheld",
+    "someone_else",
+    "code_word",
+    "quiet_word",
+    "name",
+    "language",
+    "gender",
+    "access",
+    "area",
+    "note",
+)
+route = triage.route
 
 
-def route(d: Dialogue) -> str:
-    return d.audience or "me"
+def _under_16(d: Dialogue) -> bool:
+    return d.slots.get("age_group") == "under_16"
+
+
+def _adult_consent(d: Dialogue) -> bool:
+    return not _under_16(d) and not triage.is_young(d)
+
+
+def _young_consent(d: Dialogue) -> bool:
+    return not _under_16(d) and triage.is_young(d)
+
+
+def _quiet_word_applies(d: Dialogue) -> bool:
+    return route(d) in ("me", "someone_else")
 
 
 def _sender_is_phone(d: Dialogue) -> bool:
@@ -36,9 +68,20 @@ def _sender_is_phone(d: Dialogue) -> bool:
 
 
 def _use_sender(d: Dialogue, option: str) -> None:
+    d.answers.pop("_phone_unsure", None)
     if option == "yes":
         d.answers["phone"] = d.facts.sender_address
     else:
+        d.answers.pop("phone", None)
+
+
+def _phone_unsure(d: Dialogue) -> bool:
+    return bool(d.answers.get("_phone_unsure"))
+
+
+def _number_checked(d: Dialogue, option: str) -> None:
+    d.answers.pop("_phone_unsure", None)
+    if option == "no":
         d.answers.pop("phone", None)
 
 
@@ -54,36 +97,73 @@ def _pick_language(d: Dialogue, option: str) -> None:
     d.answers["language"] = {"english": "en", "mine": d.locale}.get(option, "other")
 
 
-def _urgency_applies(d: Dialogue) -> bool:
-    return route(d) in ("me", "someone_else")
-
-
-def _adult_question_applies(d: Dialogue) -> bool:
-    """No pregnancy question for someone the safety screen found to be a child."""
-    return _urgency_applies(d) and "child" not in d.safety_codes
-
-
 def _start(d: Dialogue) -> None:
-    """A fresh request each time the flow starts from its first question."""
+    """A fresh request each time the flow starts from its first question; a
+    request saved earlier in this conversation and not confirmed is the one
+    the new answers update (so going to the menu and back makes no twin)."""
     if not d.editing:
+        draft = None if d.answers.get("_confirmed") else d.answers.get("_reference")
         d.answers.clear()
-        d.say("callback.intro")
+        if draft:
+            d.answers["_reference"] = draft
+
+
+def _count(content: Content, steps: dict[str, Step]):  # noqa: ANN202
+    """The consent's {count}: the questions that apply to this person's route."""
+
+    def params(d: Dialogue) -> dict[str, Any]:
+        practical = sum(
+            1 for name in PRACTICAL if steps[name].applies is None or steps[name].applies(d)
+        )
+        count = 2 + triage.count(content, d) + 1 + practical  # number, time, triage, "more"
+        return {"count": count, "days": d.facts.retention_days}
+
+    return params
+
+
+def _public(d: Dialogue) -> dict[str, Any]:
+    return {k: v for k, v in d.answers.items() if not k.startswith("_")}
+
+
+def _save(content: Content):  # noqa: ANN202
+    """Once consent, a safe number and a safe time are given, keep the request
+    up to date with every answer ("details still coming" until confirmed)."""
+
+    def save(d: Dialogue, complete: bool = False) -> None:
+        a = d.answers
+        if not a.get("phone") or "asap" not in a or a.get("_confirmed"):
+            return
+        public = _public(d)
+        priority = triage.priority(content, d)
+        said = triage.yes_codes(d)
+        flags = d.safety_codes
+        seen = repr((sorted(public.items(), key=str), priority, said, flags, complete))
+        if a.get("_saved") == seen:
+            return
+        ref = a.get("_reference")
+        if not ref or not d.requests.update(ref, public, priority, flags, said, complete):
+            # New, or the saved one was closed or cancelled meanwhile: a new request.
+            a["_reference"] = d.requests.create(route(d), public, priority, flags, said, complete)
+        a["_saved"] = seen
+
+    return save
 
 
 def _summary_params(content: Content, areas: dict[str, Any]):  # noqa: ANN202
     def params(d: Dialogue) -> dict[str, Any]:
         a = d.answers
         yes_no = {True: "yes", False: "no", None: "skipped"}
-        phone = a.get("phone") or ""
         area = areas.get(a.get("area") or "", {}).get("name")
+        if a.get("area") == "outside":
+            area = content.label("callback.area", "outside", d.locale)
+        given = [k for k in ("code_word", "name") if a.get(k)]
+        words = {2: "both", 1: given[0] if given else ""}.get(len(given))
         return {
-            "number": phone[-4:] if phone else content.text("callback.value_skipped", d.locale),
             "times": describe(content, a.get("windows", []), a.get("asap", True), d.locale),
             "voicemail": content.text(f"callback.value_{yes_no[a.get('voicemail')]}", d.locale),
             "texts": content.text(f"callback.value_{yes_no[a.get('text_first')]}", d.locale),
-            "code_word": a.get("code_word") or content.text("callback.value_skipped", d.locale),
-            "name": a.get("name") or content.text("callback.value_skipped", d.locale),
             "area": area or content.text("callback.value_skipped", d.locale),
+            "words": content.text(f"callback.summary_words_{words}", d.locale) if words else "",
         }
 
     return params
@@ -94,77 +174,88 @@ def _done_editing(d: Dialogue) -> None:
     d.answers["_editing"] = False
 
 
-def _confirm(d: Dialogue, option: str) -> None:
-    if option != "yes":
-        return
-    a = {k: v for k, v in d.answers.items() if not k.startswith("_")}
-    priority = sum(int(v) for k, v in a.items() if k.startswith("urgency_") and isinstance(v, int))
-    flags = d.safety_codes
-    if any(code in SIGNALS for code in flags):
-        priority = max(priority, d.facts.urgent_priority)
-    d.answers["_reference"] = d.requests.create(route(d), a, priority, flags)
+def _has_reference(d: Dialogue) -> bool:
+    return bool(d.answers.get("_reference"))
 
 
-def _confirmation_params(content: Content):  # noqa: ANN202
-    def params(d: Dialogue) -> dict[str, Any]:
+def _complete(content: Content):  # noqa: ANN202
+    save = _save(content)
+
+    def complete(d: Dialogue, option: str) -> None:
+        if option != "looks_right" or not _has_reference(d):
+            return
+        save(d, complete=True)
         a = d.answers
-        return {
-            "reference": a.get("_reference", ""),
+        # No code word: a PIN opens "my request" later (bot/flows/my_request.py).
+        pin = d.access.issue_pin() if d.access is not None and not a.get("code_word") else None
+        if pin:
+            d.say("my_request.pin", {"pin": pin})
+        a["_confirmed"] = {
+            "reference": a["_reference"],
             "when": describe(content, a.get("windows", []), a.get("asap", True), d.locale),
         }
 
-    return params
+    return complete
+
+
+def _confirmed_params(d: Dialogue) -> dict[str, Any]:
+    """From what was kept at confirmation, so an old button can never show an
+    empty reference (see _forget)."""
+    return dict(d.answers.get("_confirmed") or {"reference": "", "when": ""})
+
+
+def _closed_now(hours: Hours):  # noqa: ANN202
+    def arrive(d: Dialogue) -> None:
+        if d.answers.get("_confirmed") and not hours.is_open(d.facts.now):
+            d.say("callback.closed_now")
+
+    return arrive
 
 
 def _forget(d: Dialogue) -> None:
-    """Once consent is answered (either way) nothing of the draft stays behind."""
+    """After the confirmation only its reference and time stay, for a repeat."""
+    kept = d.answers.get("_confirmed")
     d.answers.clear()
+    if kept:
+        d.answers["_confirmed"] = kept
 
 
-def _urgency_steps(content: Content, then: str) -> list[Step]:
-    names = [k.split(".", 1)[1] for k in content.entries if k.startswith("urgency.")]
-    steps: list[Step] = []
-    for index, name in enumerate(names):
-        weight = content.entry(f"urgency.{name}").weight
-        onwards = f"urgency_{names[index + 1]}" if index + 1 < len(names) else then
-
-        def keep(d: Dialogue, option: str, slot: str = f"urgency_{name}", w: int = weight) -> None:
-            d.answers[slot] = w if option == "yes" else 0
-            if option == "yes" and w >= 3 and not d.answers.get("_reminded"):
-                d.answers["_reminded"] = True
-                d.say("callback.urgent_reminder")
-
-        steps.append(
-            Choice(
-                f"urgency_{name}",
-                f"urgency.{name}",
-                routes={"yes": onwards, "no": onwards},
-                on_pick=keep,
-                applies=_adult_question_applies if name == "pregnant" else _urgency_applies,
-                skippable=True,
-                passes_to=onwards,
-                section="urgency",
-                before="callback.urgency_intro" if index == 0 else None,
-            )
-        )
-    return steps
+def _drop_draft(d: Dialogue) -> None:
+    """No safe number, or no consent, after all: a saved draft is withdrawn
+    and nothing is kept."""
+    if d.answers.get("_reference") and not d.answers.get("_confirmed"):
+        d.requests.withdraw(d.answers["_reference"])
+    d.answers.clear()
 
 
 def build(content: Content) -> Flow:
     hours = Hours(content.data.get("service", {}))
     areas = content.data.get("areas", {}).get("areas", {})
-    first_urgency = next(
-        (f"urgency_{k.split('.', 1)[1]}" for k in content.entries if k.startswith("urgency.")),
-        "note",
-    )
+    save = _save(content)
+    asked = triage.questions(content)
+    first_triage = asked[0][0] if asked else "more"
     steps: list[Step] = [
+        Choice(
+            "consent",
+            "callback.consent",
+            on_arrive=_start,
+            applies=_adult_consent,
+            passes_to="consent_young",
+            routes={"yes": "number_check", "no": "declined"},
+        ),
+        Choice(
+            "consent_young",
+            "callback.consent_young",
+            applies=_young_consent,
+            passes_to=UNDER_16,
+            routes={"yes": "number_check", "no": "declined"},
+        ),
         Choice(
             "number_check",
             "callback.number_check",
-            on_arrive=_start,
             applies=_sender_is_phone,
             passes_to="other_number",
-            section="number",
+            section="reach",
             routes={"yes": "when", "other": "other_number", "none": "no_number"},
             slot="phone",
             values={"other": None, "none": None},
@@ -174,18 +265,39 @@ def build(content: Content) -> Flow:
             "other_number",
             "callback.other_number",
             slot="phone",
-            section="number",
+            section="reach",
             parse=answers.phone_number,
-            then="when",
+            then="number_confirm",
             # With no safe number (and no "No number is safe" button when the
             # sender is not a phone), SKIP leads to the helplines.
             skippable=True,
             skip_to="no_number",
         ),
-        *time_steps(content, hours, then="voicemail", section="times"),
+        Choice(
+            "number_confirm",
+            "callback.number_confirm",
+            applies=_phone_unsure,
+            passes_to="when",
+            section="reach",
+            routes={"yes": "when", "no": "other_number"},
+            on_pick=_number_checked,
+            params=lambda d: {"number": answers.shown_number(d.answers.get("phone") or "")},
+        ),
+        *time_steps(content, hours, then=first_triage, section="reach"),
+        *triage.steps(content, then="more", skip_all="more", arrive=save),
+        Choice(
+            "more",
+            "callback.more",
+            on_arrive=save,
+            section="more",
+            skippable=True,  # SKIP here skips the rest: the request goes as it is
+            passes_to="summary",
+            routes={"more": "voicemail", "send": "summary"},
+        ),
         Choice(
             "voicemail",
             "callback.voicemail",
+            on_arrive=save,
             section="contact",
             skippable=True,
             routes={o: "text_first" for o in YES_NO},
@@ -195,15 +307,18 @@ def build(content: Content) -> Flow:
         Choice(
             "text_first",
             "callback.text_first",
+            on_arrive=save,
             section="contact",
             skippable=True,
             routes={o: "withheld" for o in YES_NO},
             slot="text_first",
             values=AS_BOOL,
+            params=lambda d: {"text": content.text("notices.text_before_call", d.locale)},
         ),
         Choice(
             "withheld",
             "callback.withheld",
+            on_arrive=save,
             section="contact",
             skippable=True,
             routes={o: "someone_else" for o in YES_NO},
@@ -213,6 +328,7 @@ def build(content: Content) -> Flow:
         Choice(
             "someone_else",
             "callback.someone_else",
+            on_arrive=save,
             section="contact",
             skippable=True,
             routes={
@@ -235,7 +351,20 @@ def build(content: Content) -> Flow:
         Ask(
             "code_word",
             "callback.code_word",
+            on_arrive=save,
             slot="code_word",
+            section="about",
+            skippable=True,
+            parse=answers.free_text(40),
+            then="quiet_word",
+        ),
+        Ask(
+            "quiet_word",
+            "callback.quiet_word",
+            on_arrive=save,
+            applies=_quiet_word_applies,
+            passes_to="name",
+            slot="quiet_word",
             section="about",
             skippable=True,
             parse=answers.free_text(40),
@@ -244,6 +373,7 @@ def build(content: Content) -> Flow:
         Ask(
             "name",
             "callback.name",
+            on_arrive=save,
             slot="name",
             section="about",
             skippable=True,
@@ -253,6 +383,7 @@ def build(content: Content) -> Flow:
         Choice(
             "language",
             "callback.language",
+            on_arrive=save,
             section="about",
             skippable=True,
             routes={"english": "gender", "mine": "interpreter", "other": "language_other"},
@@ -274,6 +405,7 @@ def build(content: Content) -> Flow:
         Choice(
             "interpreter",
             "callback.interpreter",
+            on_arrive=save,
             section="about",
             skippable=True,
             applies=_not_english,
@@ -285,6 +417,7 @@ def build(content: Content) -> Flow:
         Choice(
             "gender",
             "callback.gender",
+            on_arrive=save,
             section="about",
             skippable=True,
             routes={o: "access" for o in ("woman", "man", "either")},
@@ -293,6 +426,7 @@ def build(content: Content) -> Flow:
         Choice(
             "access",
             "callback.access",
+            on_arrive=save,
             section="about",
             skippable=True,
             routes={"none": "area", "bsl": "area", "text_relay": "area", "other": "access_other"},
@@ -311,13 +445,14 @@ def build(content: Content) -> Flow:
         Choice(
             "area",
             "callback.area",
-            section="area",
+            on_arrive=save,
+            section="about",
             skippable=True,
             routes={
-                "southend": first_urgency,
-                "thurrock": first_urgency,
+                "southend": "note",
+                "thurrock": "note",
                 "essex": "essex_place",
-                "outside": first_urgency,
+                "outside": "note",
             },
             slot="area",
             values={"essex": None},
@@ -326,15 +461,15 @@ def build(content: Content) -> Flow:
             "essex_place",
             "callback.essex_place",
             slot="area",
-            section="area",
+            section="about",
             skippable=True,
             parse=answers.place(areas),
-            then=first_urgency,
+            then="note",
         ),
-        *_urgency_steps(content, then="note"),
         Ask(
             "note",
             "callback.note",
+            on_arrive=save,
             slot="note",
             keeps_disclosure=True,
             section="note",
@@ -345,16 +480,20 @@ def build(content: Content) -> Flow:
         Choice(
             "summary",
             "callback.summary",
-            routes={"looks_right": "consent", "change": "change"},
-            on_arrive=_done_editing,
+            routes={
+                "looks_right": [(_has_reference, "confirmed"), (None, "consent")],
+                "change": "change",
+            },
+            on_arrive=lambda d: (_done_editing(d), save(d)),
+            on_pick=_complete(content),
             params=_summary_params(content, areas),
         ),
         Choice(
             "change",
             "callback.change",
             routes={
-                "number": "number_check",
-                "times": "when",
+                "reach": "number_check",
+                "safety": first_triage,
                 "contact": "voicemail",
                 "about": "code_word",
                 "note": "note",
@@ -362,30 +501,26 @@ def build(content: Content) -> Flow:
             on_pick=lambda d, _option: d.answers.__setitem__("_editing", True),
         ),
         Choice(
-            "consent",
-            "callback.consent",
-            routes={"yes": "confirmed", "no": "declined"},
-            params=lambda d: {"days": d.facts.retention_days},
-            on_pick=_confirm,
-        ),
-        Choice(
             "confirmed",
             "callback.confirmed",
             routes={"main_menu": "@menu"},
-            params=_confirmation_params(content),
+            on_arrive=_closed_now(hours),
+            params=_confirmed_params,
             after_prompt=_forget,
         ),
         Choice(
             "declined",
             "callback.declined",
-            after_prompt=_forget,
-            routes={"main_menu": "@menu", "ask_call": "number_check"},
+            on_arrive=_drop_draft,
+            routes={"main_menu": "@menu", "ask_call": "consent"},
         ),
         Choice(
             "no_number",
             "callback.no_number",
-            after_prompt=_forget,
+            on_arrive=_drop_draft,
             routes={"main_menu": "@menu"},
         ),
     ]
-    return Flow(NAME, steps, initial="number_check")
+    by_name = {step.name: step for step in steps}
+    by_name["consent"].params = by_name["consent_young"].params = _count(content, by_name)
+    return Flow(NAME, steps, initial="consent")

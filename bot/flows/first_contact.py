@@ -2,6 +2,9 @@
 
 The greeting itself is said by the engine when a conversation starts (or
 starts again); this flow holds the safety question and what each answer does.
+Everyone goes on to "Who is this for?", whether or not they have a request:
+the phone may be in someone else's hands, so a request opens only through
+"my request" and its code word (bot/flows/my_request.py).
 """
 
 from __future__ import annotations
@@ -10,31 +13,26 @@ from bot.dialogue import Dialogue
 from bot.flows.base import Choice, Flow
 
 
-def _has_open_request(d: Dialogue) -> bool:
-    return d.requests.open_request() is not None
-
-
 def _not_now(d: Dialogue, option: str) -> None:
     if option == "not_now":
         d.say("first_contact.not_now")
 
 
 def build() -> Flow:
-    onwards = [(_has_open_request, "@my_request"), (None, "@who")]
     return Flow(
         "first_contact",
         [
             Choice(
                 "safe_to_text",
                 "first_contact.safe_to_text",
-                routes={"yes": onwards, "not_now": "@end", "danger": "after_danger"},
+                routes={"yes": "@who", "not_now": "@end", "danger": "after_danger"},
                 on_pick=_not_now,
             ),
             Choice(
                 "after_danger",
                 "first_contact.after_danger",
                 before="words.danger",
-                routes={"safe_now": onwards, "not_now": "@end"},
+                routes={"safe_now": "@who", "not_now": "@end"},
                 on_pick=_not_now,
             ),
         ],

@@ -3,6 +3,9 @@
 The questions are the entries of content/flows/reflection.yaml whose names
 start with `q_`, in file order, so they can be changed without code. The
 answers lead to gentle guidance that never diagnoses, and the offer of a call.
+Someone who came as a person who harms and answers yes to any question may be
+harmed themselves: from then on their menu and any callback are their own
+("me"), not a programme's.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ def _any_yes(d: Dialogue) -> bool:
 
 def _clear(d: Dialogue) -> None:
     d.answers.clear()
+
+
+def _own_route(d: Dialogue) -> None:
+    if d.audience == "own_behaviour":
+        d.slots["audience"] = "me"
 
 
 def build(content: Content) -> Flow:
@@ -46,6 +54,7 @@ def build(content: Content) -> Flow:
                 result,
                 f"reflection.{result}",
                 routes={"ask_call": "@callback", "main_menu": "@menu"},
+                on_arrive=_own_route if result == "result_some" else None,
             )
         )
     return Flow("reflection", steps)

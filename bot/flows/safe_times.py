@@ -8,19 +8,33 @@ the call-handlers' queue reads directly.
 
 from __future__ import annotations
 
-from datetime import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_time, get_day_names
 
-from bot.flows.answers import DAY_CODES, days
+from bot.flows.answers import DAY_CODES, days, days_and_time
 from bot.flows.base import Ask, Choice, Step
 from bot.text import babel_locale
 
 if TYPE_CHECKING:
     from bot.content.model import Content
     from bot.dialogue import Dialogue
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@dataclass
+class TypedChoice(Choice):
+    """A choice that also understands a typed answer (the engine asks `typed`
+    first; it keeps what it understood and returns the option to fire, or None
+    to match the options' words as usual)."""
+
+    typed: Callable[[Dialogue, str], str | None] | None = None
 
 
 class Hours:
@@ -34,6 +48,12 @@ class Hours:
         self.windows: dict[str, tuple[str, str]] = {
             name: (span[0], span[1]) for name, span in service.get("time_windows", {}).items()
         }
+
+    def is_open(self, now: datetime) -> bool:
+        """Are call-handlers making calls at `now` (aware, any zone)?"""
+        local = now.astimezone(LONDON)
+        span = self.open.get(local.weekday())
+        return span is not None and span[0] <= local.strftime("%H:%M") < span[1]
 
     @property
     def open_days(self) -> list[int]:
@@ -109,13 +129,42 @@ def time_steps(content: Content, hours: Hours, then: str, section: str = "") -> 
         chosen = d.answers.pop("_days", hours.open_days)
         d.answers["windows"] = hours.windows_for(chosen, option)
 
+    read = days_and_time(hours.open_days, hours.windows)
+
+    def typed_when(d: Dialogue, text: str) -> str | None:
+        """ "fri" asks which time; "tuesday after 2" is a whole answer."""
+        got = read(d, text)
+        if got is None:
+            return None
+        chosen, span = got
+        d.answers["asap"] = False
+        windows = []
+        for day in chosen if span else []:
+            start, end = hours.open[day]
+            start, end = max(start, span[0]), min(end, span[1])
+            if start < end:
+                windows.append({"day": DAY_CODES[day], "start": start, "end": end})
+        if not windows:
+            d.answers["_days"], d.answers["_typed"] = chosen, "days"
+            return "choose"
+        d.answers["windows"], d.answers["_typed"] = windows, "time"
+        return "choose"
+
+    def typed_as(kind: str):  # noqa: ANN202
+        return lambda d: d.answers.get("_typed") == kind
+
     window_ids = [*hours.windows, "any"]
     return [
-        Choice(
+        TypedChoice(
             "when",
             "callback.when",
             section=section,
-            routes={"asap": then, "choose": "days"},
+            routes={
+                "asap": then,
+                "choose": [(typed_as("time"), then), (typed_as("days"), "window"), (None, "days")],
+            },
+            typed=typed_when,
+            on_arrive=lambda d: d.answers.pop("_typed", None),
             on_pick=choose_asap,
             params=lambda d: {"hours": opening_hours(content, hours, d.locale)},
         ),

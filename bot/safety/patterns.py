@@ -20,6 +20,8 @@ speaks of the past ("he choked me years ago").
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -49,6 +51,10 @@ FILE_FIELDS = frozenset(
         "negations",
         "negation_window",
         "negation_reversers",
+        "negations_after",
+        "negation_after_window",
+        "negated_forms",
+        "no_break_after",
         "past",
         "present",
         "clause_breaks",
@@ -179,8 +185,12 @@ class PhraseIndex:
         self._memo[token] = unique
         return unique
 
-    def matches(self, tokens: list[Token]) -> list[tuple[Phrase, int, list[int], set[int]]]:
-        """Every phrase found, with where it starts, its gap words and its own words."""
+    def matches(
+        self, tokens: list[Token], skip: frozenset[str] = frozenset()
+    ) -> list[tuple[Phrase, int, list[int], set[int]]]:
+        """Every phrase found, with where it starts, its gap words and its own words.
+        Words in `skip` (negations) may stand between two words of a phrase: the
+        phrase is then found, as negated ("he is not here", "i am not suicidal")."""
         out = []
         words = {t.norm for t in tokens} | {t.key for t in tokens}
         for start, token in enumerate(tokens):
@@ -189,7 +199,7 @@ class PhraseIndex:
                     if need.isdisjoint(words):
                         break
                 else:
-                    found = _match(phrase.slots, tokens, 0, start, [])
+                    found = _match(phrase.slots, tokens, 0, start, [], skip)
                     if found is not None:
                         out.append((phrase, start, found[0], found[1]))
         return out
@@ -242,6 +252,16 @@ class PatternSet:
         self.breaks = frozenset(self._clean_one(w) for w in _words(data.get("clause_breaks")))
         self.negations = frozenset(self._norm_words(data.get("negations")))
         self.reversers = frozenset(self._keys(data.get("negation_reversers")))
+        # Negation after the words it denies: Roman Urdu "ghar par nahi", Turkish
+        # "evde degil", Ukrainian "його тут немає".
+        self.negations_after = frozenset(self._norm_words(data.get("negations_after")))
+        self.after_window = int(data.get("negation_after_window", 2))
+        # Negation inside a word (Turkish "oldurmeyecegim", "vurmadi"): word shapes.
+        forms = [fnmatch.translate(f) for f in _words(data.get("negated_forms"))]
+        self.negated_forms = re.compile("|".join(forms)) if forms else None
+        # Words after which a clause-break word is an ordinary word (Bulgarian
+        # "ще и кажа": "и" is "her" there, not "and").
+        self.no_break_after = frozenset(self._norm_words(data.get("no_break_after")))
         self.past = PhraseIndex(
             [Phrase(p, self.compile(p), None) for p in _words_list(data.get("past"))]
         )
@@ -345,9 +365,8 @@ class PatternSet:
 
     def find(self, text: str) -> list[Hit]:
         hits: list[Hit] = []
-        for words in clauses(text, self.breaks):
-            tokens = self.tokens(words)
-            found = self.index.matches(tokens)
+        for tokens in self._clause_tokens(text):
+            found = self.index.matches(tokens, self.negations)
             if not found:
                 continue
             past = (
@@ -362,23 +381,66 @@ class PatternSet:
                         group.indicator,
                         self.language,
                         phrase.text,
-                        self._negated(tokens, start, gaps, matched),
+                        self._negated(tokens, phrase, start, gaps, matched),
                         past,
                     )
                 )
         return hits
 
-    def _negated(self, tokens: list[Token], start: int, gaps: list[int], matched: set[int]) -> bool:
-        """A negation word just before the match or in one of its gaps, and no
-        reversing word ("stop" in "won't stop hitting") between it and the match."""
+    def _clause_tokens(self, text: str) -> list[list[Token]]:
+        """The clauses as tokens. A short tail after a break word ("and a knife",
+        "и нож") names no new event: it stays with the clause before, unless it
+        says when (past or present) or denies something."""
+        out: list[list[Token]] = []
+        for words in clauses(text, self.breaks, self.no_break_after):
+            tokens = self.tokens(words)
+            if (
+                out
+                and 2 <= len(words) <= 3
+                and words[0] in self.breaks
+                and not any(t.norm in self.negations for t in tokens)
+                and not self.past.matches(tokens)
+                and not self.present.matches(tokens)
+            ):
+                out[-1] = out[-1] + tokens
+            else:
+                out.append(tokens)
+        return out
+
+    def _negated(
+        self, tokens: list[Token], phrase: Phrase, start: int, gaps: list[int], matched: set[int]
+    ) -> bool:
+        """A negation word just before the match, in one of its gaps or, for
+        languages that deny after the verb, just after it; a negated word form
+        in or after the match; and no reversing word ("stop" in "won't stop
+        hitting") between the negation and what it would deny."""
         before = range(max(0, start - self.window), start)
         for index in [*before, *gaps]:
             if index in matched or tokens[index].norm not in self.negations:
                 continue
-            between = tokens[index + 1 : start] if index < start else []
+            if index < start:
+                between = tokens[index + 1 : start]
+            else:
+                following = [i for i in matched if i > index]
+                between = tokens[index + 1 : min(following)] if following else []
             if any(t.key in self.reversers for t in between):
                 continue
             return True
+        end = max(matched) + 1 if matched else start
+        for index in range(end, min(end + self.after_window, len(tokens))):
+            if tokens[index].norm in self.negations_after:
+                # "maar raha hai nahi ruk raha": the negation is the next verb's
+                following = tokens[index + 1 : index + 2]
+                return not any(t.key in self.reversers for t in following)
+        if self.negated_forms is not None:
+            # a word the phrase reached by its stem or a prefix, in its negative
+            # form ("oldur*" in "oldurmeyecegim"); a negative form the phrase
+            # spells out itself ("=durmuyor") is what it means
+            spelled = {n for slot in phrase.slots for n in slot.norms}
+            for index in matched:
+                norm = tokens[index].norm
+                if norm not in spelled and self.negated_forms.fullmatch(norm):
+                    return True
         return False
 
 
@@ -404,34 +466,57 @@ def _slot_matches(slot: Slot, token: Token) -> bool:
 
 
 def _match(
-    slots: tuple[Slot, ...], tokens: list[Token], si: int, ti: int, gaps: list[int]
+    slots: tuple[Slot, ...],
+    tokens: list[Token],
+    si: int,
+    ti: int,
+    gaps: list[int],
+    skip: frozenset[str] = frozenset(),
 ) -> tuple[list[int], set[int]] | None:
-    """Match slots from `si` at token `ti`; return the gap tokens and matched tokens."""
+    """Match slots from `si` at token `ti`; return the gap tokens and matched tokens.
+    A word in `skip` between two matched words is passed over as a gap."""
+    found = _match_slot(slots, tokens, si, ti, gaps, skip)
+    if found is not None or not skip or not 0 < si < len(slots):
+        return found
+    slot = slots[si]  # only before a word (a gap already passes over any word)
+    if slot.alts and not slot.absent and ti < len(tokens) and tokens[ti].norm in skip:
+        return _match(slots, tokens, si, ti + 1, [*gaps, ti], skip)
+    return None
+
+
+def _match_slot(
+    slots: tuple[Slot, ...],
+    tokens: list[Token],
+    si: int,
+    ti: int,
+    gaps: list[int],
+    skip: frozenset[str],
+) -> tuple[list[int], set[int]] | None:
     if si == len(slots):
         return gaps, set()
     slot = slots[si]
     if slot.edge:
         if (slot.edge == "^" and ti != 0) or (slot.edge == "$" and ti != len(tokens)):
             return None
-        return _match(slots, tokens, si + 1, ti, gaps)
+        return _match(slots, tokens, si + 1, ti, gaps, skip)
     if slot.absent:
         if ti < len(tokens) and _slot_matches(slot, tokens[ti]):
             return None
-        return _match(slots, tokens, si + 1, ti, gaps)
+        return _match(slots, tokens, si + 1, ti, gaps, skip)
     if slot.gap:
-        for skip in range(slot.gap + 1):
-            if ti + skip > len(tokens):
+        for n in range(slot.gap + 1):
+            if ti + n > len(tokens):
                 break
-            found = _match(slots, tokens, si + 1, ti + skip, gaps + list(range(ti, ti + skip)))
+            found = _match(slots, tokens, si + 1, ti + n, gaps + list(range(ti, ti + n)), skip)
             if found is not None:
                 return found
         return None
     if ti < len(tokens) and _slot_matches(slot, tokens[ti]):
-        found = _match(slots, tokens, si + 1, ti + 1, gaps)
+        found = _match(slots, tokens, si + 1, ti + 1, gaps, skip)
         if found is not None:
             return found[0], found[1] | {ti}
     if slot.optional:
-        return _match(slots, tokens, si + 1, ti, gaps)
+        return _match(slots, tokens, si + 1, ti, gaps, skip)
     return None
 
 

@@ -106,12 +106,15 @@ class SafetyScreen:
         signals: dict[str, Signal] = {}
         indicators: set[str] = set()
         held_back: set[str] = set()  # a phrase found but negated or in the past
+        held_by: dict[str, set[str]] = {}  # signal: languages that read it so
+        raised_by: dict[str, set[str]] = {}  # signal: languages whose phrases raised it
         spoken: list[str] = []  # languages whose phrases raised a signal
         for patterns in self._pattern_sets(text):
             for hit in patterns.find(text):
                 if hit.negated or hit.past:
                     if hit.signal:
                         held_back.add(hit.signal)
+                        held_by.setdefault(hit.signal, set()).add(hit.language)
                     if hit.negated:
                         continue
                 if hit.indicator:
@@ -119,9 +122,11 @@ class SafetyScreen:
                 if not hit.signal or hit.past:
                     continue
                 spoken.append(hit.language)
+                raised_by.setdefault(hit.signal, set()).add(hit.language)
                 known = signals.get(hit.signal)
                 if known is None or known.language == "en":  # the person's own language wins
                     signals[hit.signal] = Signal(hit.signal, hit.language, "pattern")
+        self._settle_conflicts(text, signals, held_by, raised_by)
         words = sum(len(c) for c in clauses(text))
         if self.model is not None and words >= 2:
             # The classifier cannot read negation or time as the patterns do: a
@@ -133,6 +138,26 @@ class SafetyScreen:
             return Screening((), frozenset(indicators), None)
         ordered = tuple(signals[k] for k in SIGNALS if k in signals)
         return Screening(ordered, frozenset(indicators), self._language(text, spoken, locale))
+
+    def _settle_conflicts(
+        self,
+        text: str,
+        signals: dict[str, Signal],
+        held_by: dict[str, set[str]],
+        raised_by: dict[str, set[str]],
+    ) -> None:
+        """Latin letters are read by every language's phrases, and a word of one
+        can be a phrase of another: "im not suicidal" is English denying it, not
+        Bulgarian typed in Latin saying it. When the language that read a signal
+        as negated or past is the one the message is written in, and no phrase
+        of that language raised it, the signal stays down."""
+        conflicts = [k for k in signals if held_by.get(k) and not held_by[k] & raised_by[k]]
+        if not conflicts:
+            return
+        detected = detect(text, self.languages)
+        for kind in conflicts:
+            if detected in held_by[kind]:
+                del signals[kind]
 
     def _language(self, text: str, spoken: list[str], locale: str | None) -> str | None:
         """The language to answer in: the one whose phrases matched; when several

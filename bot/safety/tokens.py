@@ -77,14 +77,17 @@ def _words(clause: str) -> tuple[str, ...]:
     return tuple(joined)
 
 
-def clauses(text: str, breaks: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
+def clauses(
+    text: str, breaks: frozenset[str] = frozenset(), keep_after: frozenset[str] = frozenset()
+) -> list[tuple[str, ...]]:
     """The message's clauses as word tuples, split at punctuation and at `breaks`
-    words ("and", "but"), which begin the next clause."""
+    words ("and", "but"), which begin the next clause, except right after a
+    `keep_after` word (Bulgarian "ще и кажа": there "и" is "her")."""
     found: list[tuple[str, ...]] = []
     for part in _CLAUSE_MARKS.split(text or ""):
         current: list[str] = []
         for word in _words(part):
-            if word in breaks and current:
+            if word in breaks and current and current[-1] not in keep_after:
                 found.append(tuple(current))
                 current = []
             current.append(word)

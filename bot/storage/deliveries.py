@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from bot.storage import binding
 from bot.storage.crypto import Vault
 from bot.storage.db import Database
 from bot.storage.models import HandledMessage
@@ -80,8 +81,10 @@ def claim_unfinished(
             row.delivery_claimed_at = now
             session.add(row)
             try:
-                address = str(vault.open(row.address_enc))
-                replies = [Reply.from_json(r) for r in vault.open(row.replies_enc)]
+                where = (row.channel, row.provider_id)
+                address = str(vault.open(row.address_enc, binding.handled_address(*where)))
+                sealed = vault.open(row.replies_enc, binding.handled_replies(*where))
+                replies = [Reply.from_json(r) for r in sealed]
             except Exception as fault:  # noqa: BLE001 - one unreadable row never holds up the rest
                 log.error("unsent replies unreadable, given up: %s", type(fault).__name__)
                 row.delivered = row.reply_count
@@ -89,3 +92,16 @@ def claim_unfinished(
             taken.append(Unfinished(row.provider_id, address, replies, row.delivered))
         session.commit()
     return taken
+
+
+def hold(db: Database, channel: str, provider_id: str, now: datetime) -> None:
+    """A sender still working on a turn (bot/channels/telegram_sending) renews its
+    claim, so the worker leaves the turn alone until the claim runs out."""
+    with db.session() as session:
+        session.execute(
+            update(HandledMessage)
+            .where(HandledMessage.channel == channel)
+            .where(HandledMessage.provider_id == provider_id)
+            .values(delivery_claimed_at=now)
+        )
+        session.commit()

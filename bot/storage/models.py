@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 
@@ -36,6 +37,21 @@ class KeyCheck(SQLModel, table=True):
     created_at: datetime
 
 
+class LookupKey(SQLModel, table=True):
+    """The person-lookup (HMAC) key, sealed under each data key id still in use.
+
+    The lookup key never changes, so person keys survive a key rotation; a row
+    per data key id also says which key ids data may still be sealed under,
+    and a start-up whose secrets lack one of them is refused (bot/storage/keys.py).
+    """
+
+    __tablename__ = "lookup_keys"
+
+    key_id: str = Field(primary_key=True, max_length=8)
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+
+
 class IssuedReference(SQLModel, table=True):
     """Every reference ever given to a person, kept after its request is deleted
     (a reference alone says nothing about anyone), so none is given twice: an
@@ -44,6 +60,29 @@ class IssuedReference(SQLModel, table=True):
     __tablename__ = "issued_references"
 
     reference: str = Field(primary_key=True, max_length=16)
+
+
+class SenderCount(SQLModel, table=True):
+    """How many messages one person (keyed hash, never a number) sent in the
+    current window, and when they were last told to slow down (bot/storage/floods)."""
+
+    __tablename__ = "sender_counts"
+
+    person_key: str = Field(primary_key=True, max_length=64)
+    window_start: datetime = Field(index=True)
+    count: int = 0
+    noticed_at: datetime | None = None
+
+
+class SeenMessageId(SQLModel, table=True):
+    """A keyed hash of a provider message id already handled (Twilio's MessageSid),
+    kept for 30 days with no content, so an old captured request is never run
+    again after its answer cache is gone (bot/storage/replays)."""
+
+    __tablename__ = "seen_message_ids"
+
+    key: str = Field(primary_key=True, max_length=64)
+    seen_at: datetime = Field(index=True)
 
 
 class HandledMessage(SQLModel, table=True):
@@ -86,7 +125,7 @@ class CallbackRequest(SQLModel, table=True):
     language: str = Field(default="en", max_length=40)
     interpreter: bool = False
     handler_gender: str | None = Field(default=None, max_length=10)
-    priority: int = 0  # sum of urgency weights; higher is more urgent
+    priority: int = 0  # sum of triage weights (see bot/flows/triage.py); higher is more urgent
     # The safety screen's codes for what the person wrote (danger_now, crisis,
     # child, harm_risk, and risk indicators such as strangulation); never words.
     safety_flags: list[str] = Field(
@@ -98,6 +137,14 @@ class CallbackRequest(SQLModel, table=True):
     text_first_ok: bool | None = None
     withheld_ok: bool | None = None
     if_someone_else: str | None = Field(default=None, max_length=20)
+    # Triage questions answered "yes" (codes such as strangled, threats_to_kill);
+    # triage, not a DASH score. Never words.
+    triage: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]")
+    )
+    # False while the person is still answering ("details still coming"): the
+    # request is saved once consent, a safe number and a safe time are given.
+    complete: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
     # open, claimed, closed or cancelled
     status: str = Field(default="open", max_length=20, index=True)
     # Set by the dashboard: who holds the request, since when, and when they last acted on it.
@@ -106,6 +153,11 @@ class CallbackRequest(SQLModel, table=True):
     claim_active_at: datetime | None = None
     call_back_at: datetime | None = None  # a later call agreed inside the safe windows
     details_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The PIN offered to a person who chose no code word: a keyed hash, never
+    # the digits (bot/storage/request_access.py).
+    pin_hash: str | None = Field(default=None, max_length=64)
+    # When someone last gave a wrong code word too often for this request.
+    gate_locked_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     retain_until: datetime = Field(index=True)
@@ -269,3 +321,16 @@ class AuditEvent(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=16, index=True)
     detail: str | None = Field(default=None, max_length=80)
     reason_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class CodeWordLock(SQLModel, table=True):
+    """Wrong code words from one sender (HMAC of channel and address, never the
+    address): too many within the lock time lock that sender out of every
+    request for a while, whether or not a request exists, so a lock tells
+    nothing (bot/storage/request_access.py)."""
+
+    __tablename__ = "code_word_locks"
+    person_key: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    counted_since: datetime
+    locked_until: datetime | None = Field(default=None, index=True)

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
+from bot.storage import binding
 from bot.storage.crypto import Vault
 from bot.storage.models import CallAttempt, CallbackRequest, IssuedReference, Outbox
 
@@ -37,6 +38,7 @@ PERSONAL = (
     "access",
     "access_note",
     "language_name",
+    "quiet_word",
 )
 
 
@@ -56,6 +58,7 @@ class RequestStore:
         reference_prefix: str,
         teams: dict[str, str],
         on_create: Callable[[Session, CallbackRequest, datetime], Any] | None = None,
+        urgent_priority: int = 3,
     ) -> None:
         """`on_create` runs inside the same transaction as a new request (the
         engine uses it to queue the staff notice for an urgent one)."""
@@ -68,6 +71,7 @@ class RequestStore:
         self.prefix = reference_prefix
         self.teams = teams
         self.on_create = on_create
+        self.urgent_priority = urgent_priority
         self._open: CallbackRequest | None = None
         self._looked = False
 
@@ -95,41 +99,96 @@ class RequestStore:
         }
 
     def create(
-        self, route: str, answers: dict[str, Any], priority: int, flags: list[str] | None = None
+        self,
+        route: str,
+        answers: dict[str, Any],
+        priority: int,
+        flags: list[str] | None = None,
+        triage: list[str] | None = None,
+        complete: bool = True,
     ) -> str:
-        """A confirmed request; `flags` are the safety screen's codes (never words)."""
+        """A new request; `flags` are the safety screen's codes and `triage` the
+        triage questions answered yes (codes, never words). `complete=False`
+        queues it as "details still coming" while the person answers on."""
         reference = self._unused_reference()
-        area = answers.get("area")
         request = CallbackRequest(
             reference=reference,
             person_key=self.person_key,
             channel=self.channel,
             route=route,
-            area=area,
-            team=self.teams.get(area or ""),
-            language=answers.get("language") or "en",
-            interpreter=bool(answers.get("interpreter")),
-            handler_gender=answers.get("handler_gender"),
-            priority=priority,
-            safety_flags=sorted(set(flags or [])),
-            asap=bool(answers.get("asap", True)),
-            safe_windows=answers.get("windows") or [],
-            voicemail_ok=answers.get("voicemail"),
-            text_first_ok=answers.get("text_first"),
-            withheld_ok=answers.get("withheld"),
-            if_someone_else=answers.get("if_someone_else"),
             status="open",
-            details_enc=self.vault.seal({k: answers[k] for k in PERSONAL if answers.get(k)}),
+            details_enc=b"",
             created_at=self.now,
             updated_at=self.now,
             retain_until=self.now + self.retention,
         )
+        self._fill(request, answers, priority, flags, triage, complete)
         self.session.add(request)
         self.session.flush()
         if self.on_create is not None:
             self.on_create(self.session, request, self.now)
         self._open, self._looked = request, True
         return reference
+
+    def update(
+        self,
+        reference: str,
+        answers: dict[str, Any],
+        priority: int,
+        flags: list[str] | None = None,
+        triage: list[str] | None = None,
+        complete: bool = False,
+    ) -> bool:
+        """Each later answer of a saved request; False when it is no longer open
+        (cancelled, closed) so nothing is rewritten behind a handler's back."""
+        found = self.session.execute(
+            select(CallbackRequest)
+            .where(CallbackRequest.reference == reference)
+            .where(CallbackRequest.person_key == self.person_key)
+            .where(CallbackRequest.status.in_(OPEN_STATUSES))
+        ).scalar_one_or_none()
+        if found is None:
+            return False
+        was_urgent = found.priority >= self.urgent_priority
+        merged = sorted(set(found.safety_flags or []) | set(flags or []))
+        self._fill(found, answers, priority, merged, triage, complete)
+        found.updated_at = self.now
+        self.session.add(found)
+        if not was_urgent and found.priority >= self.urgent_priority and self.on_create:
+            # Newly urgent from a triage answer: the same staff notice as a new one.
+            self.session.flush()
+            self.on_create(self.session, found, self.now)
+        return True
+
+    def _fill(
+        self,
+        request: CallbackRequest,
+        answers: dict[str, Any],
+        priority: int,
+        flags: list[str] | None,
+        triage: list[str] | None,
+        complete: bool,
+    ) -> None:
+        area = answers.get("area")
+        request.area = area
+        request.team = self.teams.get(area or "")
+        request.language = answers.get("language") or "en"
+        request.interpreter = bool(answers.get("interpreter"))
+        request.handler_gender = answers.get("handler_gender")
+        request.priority = priority
+        request.safety_flags = sorted(set(flags or []))
+        request.triage = list(triage or [])
+        request.complete = complete
+        request.asap = bool(answers.get("asap", True))
+        request.safe_windows = answers.get("windows") or []
+        request.voicemail_ok = answers.get("voicemail")
+        request.text_first_ok = answers.get("text_first")
+        request.withheld_ok = answers.get("withheld")
+        request.if_someone_else = answers.get("if_someone_else")
+        request.details_enc = self.vault.seal(
+            {k: answers[k] for k in PERSONAL if answers.get(k)},
+            binding.request_details(request.reference),
+        )
 
     def _unused_reference(self) -> str:
         """A reference never given before, even to a request long deleted; it is
@@ -168,13 +227,27 @@ class RequestStore:
             self.on_create(self.session, found, self.now)
         return True
 
+    def withdraw(self, reference: str) -> bool:
+        """A request still being made is withdrawn (no safe number after all,
+        or consent refused on a second try): forget it like a cancellation."""
+        found = self.session.execute(
+            select(CallbackRequest)
+            .where(CallbackRequest.reference == reference)
+            .where(CallbackRequest.person_key == self.person_key)
+            .where(CallbackRequest.status.in_(OPEN_STATUSES))
+        ).scalar_one_or_none()
+        if found is None:
+            return False
+        self._open, self._looked = found, True
+        return self.cancel()
+
     def cancel(self) -> bool:
         """The person withdrew their request: forget its personal data now."""
         found = self._find_open()
         if found is None:
             return False
         found.status, found.updated_at = "cancelled", self.now
-        found.details_enc = self.vault.seal({})
+        found.details_enc = self.vault.seal({}, binding.request_details(found.reference))
         self.session.add(found)
         forget_request_data(self.session, found.id)
         self._open = None
