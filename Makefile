@@ -4,12 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup run test bench lint content-check clean browser screenshots
+LOCK := requirements-dev.lock
+COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+# Where the vulnerability data (PyPI's per-release advisories) is reachable, `make audit`
+# fails on any known vulnerability in the lock, or any package it could not check;
+# elsewhere (a mirror without that data) it says clearly that it was skipped.
+AUDIT_PROBE := import re, urllib.request as u; \
+	n, v = re.search(r'^([\w.-]+)==(\S+)', open('$(LOCK)').read(), re.M).groups(); \
+	u.urlopen(f'https://pypi.org/pypi/{n}/{v}/json', timeout=5)
 
-$(INSTALLED): pyproject.toml
+.PHONY: setup run test bench lint content-check clean browser screenshots lock relock audit
+
+# Installs exactly the locked versions, every file checked against its hash.
+$(INSTALLED): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \
+		echo "$(LOCK) lacks what pyproject.toml asks for: run 'make relock'"; exit 1; }
 	touch $(INSTALLED)
 
 setup: $(INSTALLED)
@@ -29,7 +42,7 @@ content-check: $(INSTALLED)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: setup lint content-check browser
+test: setup lint content-check audit browser
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # Pictures of the dashboard for the README, from synthetic requests.
@@ -41,6 +54,21 @@ bench: setup
 	$(BIN)/python -m bench.callback_bench
 	$(BIN)/python -m bench.safety_bench
 	$(BIN)/python -m bench.webhook_bench
+
+# `make lock`: upgrade every dependency within pyproject.toml's ranges, re-lock with hashes.
+# `make relock`: keep today's pins, only add what pyproject.toml newly asks for.
+lock: UPGRADE := --upgrade
+lock relock: $(INSTALLED)
+	PIP_CONSTRAINT= $(COMPILE) $(UPGRADE) -o requirements.lock pyproject.toml
+	PIP_CONSTRAINT= $(COMPILE) $(UPGRADE) --extra dev -o $(LOCK) pyproject.toml
+	@echo "locked; 'make setup' installs what changed"
+
+audit: $(INSTALLED)
+	@if $(BIN)/python -c "$(AUDIT_PROBE)" >/dev/null 2>&1; then \
+		$(BIN)/pip-audit --strict --progress-spinner off --disable-pip --require-hashes -r $(LOCK); \
+	else \
+		echo "make audit: SKIPPED - PyPI's vulnerability data is not reachable from here"; \
+	fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -10,8 +10,11 @@ from bot.settings import get_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from bot.production import refuse_unsafe_start
+    from bot.settings import get_settings
     from bot.web.app import serve
 
+    refuse_unsafe_start(get_settings(), "web app")
     serve(host=args.host, port=args.port)
     return 0
 
@@ -23,8 +26,11 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from bot.production import refuse_unsafe_start
+    from bot.settings import get_settings
     from bot.worker import run_worker
 
+    refuse_unsafe_start(get_settings(), "worker")
     return run_worker(once=args.once)
 
 
@@ -127,6 +133,23 @@ def _users_disable(args: argparse.Namespace) -> int:
     return admin.disable(get_settings(), args.name)
 
 
+def _users_admin(args: argparse.Namespace) -> int:
+    """enable, unlock, reset-password, reset-2fa and list (bot/dashboard/admin.py)."""
+    from bot.dashboard import admin
+
+    settings = get_settings()
+    action = args.users_command
+    if action == "list":
+        return admin.list_users(settings)
+    if action == "enable":
+        return admin.enable(settings, args.name)
+    if action == "unlock":
+        return admin.unlock(settings, args.name)
+    if action == "reset-password":
+        return admin.reset_password(settings, args.name)
+    return admin.reset_second_factor(settings, args.name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users", help="dashboard accounts for call-handlers")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser(
-        "add", help="add a handler or supervisor (password prompted, or read from stdin)"
+        "add", help="add a handler or supervisor and enrol its second factor (password: asked)"
     )
     add.add_argument("name")
     add.add_argument("--role", choices=("handler", "supervisor"), required=True)
@@ -200,6 +223,18 @@ def build_parser() -> argparse.ArgumentParser:
     disable = users_sub.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("name")
     disable.set_defaults(func=_users_disable)
+    for action, helped in (
+        ("enable", "enable a disabled account"),
+        ("unlock", "lift every sign-in throttle on an account"),
+        ("reset-password", "set a new password (asked, or stdin) and end its sessions"),
+        ("reset-2fa", "replace the second factor (prints the new key, QR and recovery codes)"),
+    ):
+        named = users_sub.add_parser(action, help=helped)
+        named.add_argument("name")
+        named.set_defaults(func=_users_admin)
+    users_sub.add_parser(
+        "list", help="every account: role, enabled, second factor, throttled"
+    ).set_defaults(func=_users_admin)
     return parser
 
 

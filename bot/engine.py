@@ -25,6 +25,7 @@ from sqlmodel import Session
 from bot.content.model import Content, load_content
 from bot.dashboard.notices import notify_code_word_lock, notify_staff
 from bot.dialogue import Dialogue, Facts
+from bot.error_reporting import report_current_exception
 from bot.flows import build_flows, my_request
 from bot.flows.base import Ask, Choice, Flow, Step
 from bot.global_words import GlobalWords
@@ -41,6 +42,7 @@ from bot.storage.request_access import RequestAccess
 from bot.storage.requests import RequestStore
 from bot.text import normalise
 from bot.types import Inbound, Reply
+from bot.web.metrics import count_message
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ def _log_failure(what: str) -> None:
     kind, _error, trace = sys.exc_info()
     frames = "".join(traceback.format_tb(trace)) if trace else ""
     log.error("%s: %s\n%s", what, kind.__name__ if kind else "unknown", frames)
+    report_current_exception()
 
 
 class ContentError(RuntimeError):
@@ -86,6 +89,16 @@ class Turn:
     # was stored, so a provider that delivers again (Telegram) gets the message
     # handled properly once the database is back.
     transient: bool = False
+    failed: bool = False  # handling failed; the calm "please send again" was given
+
+
+def _outcome(turn: Turn) -> str:
+    """The metrics outcome of one turn (bot/web/metrics.py)."""
+    if turn.failed:
+        return "failed"
+    if turn.transient:
+        return "outage"
+    return "replayed" if turn.replayed else "answered"
 
 
 class Engine:
@@ -120,6 +133,11 @@ class Engine:
         return self.handle_turn(inbound).replies
 
     def handle_turn(self, inbound: Inbound) -> Turn:
+        turn = self._turn(inbound)
+        count_message(inbound.channel, _outcome(turn))
+        return turn
+
+    def _turn(self, inbound: Inbound) -> Turn:
         try:
             return Turn(self._handle_once(inbound))
         except IntegrityError:
@@ -136,7 +154,7 @@ class Engine:
             return Turn(self.outage_replies(inbound.text, inbound.locale_hint), transient=True)
         except Exception:  # noqa: BLE001 - a person must never meet a stack trace or silence
             _log_failure("message handling failed")
-        return Turn(self.failure_replies(inbound.text, inbound.locale_hint))
+        return Turn(self.failure_replies(inbound.text, inbound.locale_hint), failed=True)
 
     def error_reply(self, locale_hint: str | None = None) -> Reply:
         """The calm "please send that again; in danger call 999" reply."""

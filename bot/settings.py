@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     port: int = 8000
+    simulator: bool | None = Field(
+        None, description="the practice simulator; unset means on in development, off in production"
+    )
+    metrics_token: str = Field("", description="bearer token for /metrics; empty turns it off")
+    sentry_dsn: str = Field("", description="error reporting (Sentry); empty turns it off")
 
     # Channels: each is off until its credentials are set (README, "Connecting").
     public_base_url: str = Field("", description="https address the providers call, no slash")
@@ -81,11 +86,17 @@ class Settings(BaseSettings):
     # Call-handler dashboard (README, "Dashboard").
     dashboard_idle_minutes: int = Field(15, description="sign a handler out after this idle time")
     claim_release_minutes: int = Field(30, description="an untouched claim returns to the queue")
-    login_max_failures: int = Field(5, description="failed sign-ins before an account is locked")
-    login_max_failures_per_address: int = Field(
-        20, description="failed sign-ins from one address before it is locked"
+    login_max_failures: int = Field(
+        5, description="sign-in tries one account gets from one address per window"
     )
-    login_lockout_minutes: int = Field(15, description="how long a lockout lasts")
+    login_max_failures_per_address: int = Field(
+        20, description="failed sign-ins from one address, across accounts, per window"
+    )
+    login_lockout_minutes: int = Field(15, description="the window, and how long a refusal lasts")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="proxies whose X-Forwarded-For gives the client address (comma-separated)",
+    )
     urgent_priority: int = Field(3, description="priority at which a request counts as urgent")
     code_word_tries: int = Field(
         3, ge=1, description="wrong code words before a sender is locked out"

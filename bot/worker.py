@@ -62,6 +62,7 @@ from bot.dashboard import windows as win
 from bot.dashboard.claims import release_idle
 from bot.dashboard.sessions import forget_stale
 from bot.engine import Engine
+from bot.error_reporting import init_error_reporting, report_current_exception
 from bot.outbox import FINISHED, SendCounts, Sender, callback_hours, run_sends
 from bot.settings import Settings, get_settings
 from bot.storage import binding
@@ -82,6 +83,7 @@ from bot.storage.models import (
 from bot.storage.replays import forget_old
 from bot.storage.request_access import forget_stale_locks
 from bot.storage.requests import OPEN_STATUSES, forget_request_data
+from bot.web.metrics import record_purged
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
@@ -473,6 +475,7 @@ def guarded(name: str, job: Callable[[], T], fallback: T) -> T:
         return job()
     except Exception as fault:  # noqa: BLE001 - the worker carries on with the next job
         log.error("worker job %s failed: %s", name, type(fault).__name__)
+        report_current_exception()
         return fallback
 
 
@@ -543,6 +546,8 @@ class Worker:
             counts.claims,
             ", ".join(counts.failed_steps) or "none",
         )
+        totals = {kind: rows for kind, rows in vars(counts).items() if isinstance(rows, int)}
+        guarded("purge totals", lambda: record_purged(self.db, totals, self.clock()), None)
         return counts
 
 
@@ -564,6 +569,7 @@ def build_worker(settings: Settings, clock: Callable[[], datetime] = _now) -> Wo
 
 def run_worker(once: bool = False, clock: Callable[[], datetime] = _now) -> int:
     """The worker's loop; `clock` is for tests that move time forward."""
+    init_error_reporting(get_settings())
     worker = build_worker(get_settings(), clock)
     log.info("worker started; sending on: %s", ", ".join(sorted(worker.senders)) or "no channel")
     while True:

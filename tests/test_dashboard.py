@@ -716,7 +716,7 @@ def test_the_worker_releases_idle_claims(dash: Dash) -> None:
 
 
 def test_the_worker_forgets_ended_sessions_and_old_sign_in_failures(dash: Dash) -> None:
-    from bot.storage.models import LoginFailure
+    from bot.storage.models import LoginThrottle
 
     sign_in(TestClient(dash.app), "alice", "wrong password!")
     live, _ = signed_in(dash.app, "bob")
@@ -726,9 +726,10 @@ def test_the_worker_forgets_ended_sessions_and_old_sign_in_failures(dash: Dash) 
     assert counts.sign_ins == 1 and sessions_of(dash) == 1, "only the ended session goes"
     later = dash.clock.now + timedelta(minutes=16)
     counts = purge(dash.engine.db, dash.engine.vault, dash.engine.settings, now=later)
-    assert counts.sign_ins == 2 and sessions_of(dash) == 0
+    # bob's idle session, and the throttles of alice and of the address.
+    assert counts.sign_ins == 3 and sessions_of(dash) == 0
     with dash.engine.db.session() as session:
-        assert list(session.execute(select(LoginFailure)).scalars()) == []
+        assert list(session.execute(select(LoginThrottle)).scalars()) == []
         session.commit()
 
 

@@ -278,6 +278,23 @@ def test_leaving_and_coming_back_updates_the_same_saved_request(chat: Chat) -> N
     assert withdrawn.status == "cancelled" and details(chat, withdrawn) == {}
 
 
+def test_an_unfinished_request_left_with_exit_is_filled_again_not_twinned(chat: Chat) -> None:
+    chat.start("me")
+    open_callback(chat)
+    give_number(chat)
+    chat.pick("asap")
+    [saved] = requests(chat)
+    chat.send("exit")  # the conversation is forgotten; the saved request stays
+    chat.start("me")
+    open_callback(chat)
+    give_number(chat)
+    chat.send("fri")
+    chat.pick("morning")
+    [again] = requests(chat)  # one request for one person, never two calls
+    assert again.reference == saved.reference and again.asap is False
+    assert again.status == "open" and again.complete is False
+
+
 def test_summary_change_returns_to_summary_after_that_section(chat: Chat) -> None:
     chat.start("me")
     chat.send("menu")

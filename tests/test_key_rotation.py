@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, update
 
 from bot.cli import main
 from bot.content.model import Content
-from bot.dashboard import audit
+from bot.dashboard import audit, auth, second_factor, sessions
 from bot.engine import Engine
 from bot.outbox import enqueue
 from bot.settings import Settings, get_settings
@@ -111,6 +111,10 @@ def populate(engine: Engine) -> str:
             reason="why",
             vault=engine.vault,
         )
+        staff = auth.add_user(session, "rota", "handler", "a long enough password", now)
+        second_factor.enrol(session, engine.vault, staff)  # staff_users.totp_enc
+        _token, pending = sessions.start_pending(session, staff, now)
+        second_factor.pending_secret(engine.vault, pending)  # staff_pending.secret_enc
         session.commit()
     return reference
 

@@ -76,6 +76,7 @@ def update(locales_dir: Path) -> None:
         str(locales_dir),
         "--previous",
         "--no-wrap",
+        "--ignore-obsolete",  # a removed entry leaves no dead translation behind
     )
 
 

@@ -165,21 +165,40 @@ def record(
 
 @dataclass
 class Shown:
-    """An attempt as the request page lists it (notes opened for the holder)."""
+    """An attempt as the request page lists it: notes opened only for those who may
+    read them; everyone else learns only that notes exist."""
 
     attempt: CallAttempt
     handler: str
     notes: str
+    has_notes: bool = False
 
 
-def history(session: Session, vault: Vault, request: CallbackRequest) -> list[Shown]:
+def may_read_notes(request: CallbackRequest, reader: StaffUser, attempt: CallAttempt) -> bool:
+    """Need-to-know: the handler holding the request, a supervisor, or the note's author."""
+    if reader.role == "supervisor" or attempt.user_id == reader.id:
+        return True
+    return request.status == "claimed" and request.claimed_by == reader.id
+
+
+def history(
+    session: Session, vault: Vault, request: CallbackRequest, reader: StaffUser
+) -> list[Shown]:
     rows = session.execute(
         select(CallAttempt, StaffUser.name)
         .join(StaffUser, StaffUser.id == CallAttempt.user_id)
         .where(CallAttempt.request_id == request.id)
         .order_by(CallAttempt.created_at, CallAttempt.id)
     ).all()
-    return [Shown(attempt, name, _notes(vault, attempt)) for attempt, name in rows]
+    return [
+        Shown(
+            attempt,
+            name,
+            _notes(vault, attempt) if may_read_notes(request, reader, attempt) else "",
+            has_notes=bool(attempt.notes_enc),
+        )
+        for attempt, name in rows
+    ]
 
 
 def _notes(vault: Vault, attempt: CallAttempt) -> str:

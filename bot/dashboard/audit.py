@@ -38,6 +38,13 @@ ACTIONS = (
     "override",
     "audit_export",
     "code_word_locked",
+    "second_factor_failed",
+    "recovery_code_used",
+    "second_factor_enrolled",
+    "second_factor_reset",
+    "account_unlocked",
+    "password_reset",
+    "account_enabled",
 )
 
 

@@ -1,28 +1,35 @@
 """Staff accounts: made by the command line only, passwords hashed with argon2id.
 
-Sign-in is throttled twice: per account (so one person's password cannot be
-guessed slowly from many places) and per client address (so one place cannot
-try many accounts). Either lockout refuses even a correct password until it
-lapses, and says so plainly.
+Sign-in is throttled per account and address together (so a stranger guessing
+a first name cannot keep its handler out from the office) and per address
+across all accounts (so one place cannot try many names). Each attempt is
+counted by one atomic upsert before anything is checked, so concurrent
+guesses cannot slip past the limit; a refusal lapses after a short window and
+says so plainly. The second factor (bot/dashboard/second_factor.py) follows a
+right password.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from bot.dashboard import audit
 from bot.settings import Settings
-from bot.storage.models import LoginFailure, StaffSession, StaffUser
+from bot.storage.models import LoginThrottle, StaffSession, StaffUser
 
 ROLES = ("handler", "supervisor")
 RANK = {"handler": 1, "supervisor": 2}
 MIN_PASSWORD = 10
+EVERY_ACCOUNT = "*"  # the throttle row counting one address across all accounts
 HASHER = PasswordHasher()  # argon2id with the library's current recommended costs
 _DUMMY_HASH = HASHER.hash("not a real password, used to even out timing")
 
@@ -53,6 +60,14 @@ def add_user(session: Session, name: str, role: str, password: str, now: datetim
     return user
 
 
+def end_sessions(session: Session, user: StaffUser, now: datetime) -> None:
+    for row in session.execute(
+        select(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+    ).scalars():
+        row.ended_at = now
+        session.add(row)
+
+
 def disable_user(session: Session, name: str, now: datetime) -> bool:
     """Disable an account and end its sessions at once."""
     user = session.execute(
@@ -62,12 +77,34 @@ def disable_user(session: Session, name: str, now: datetime) -> bool:
         return False
     user.active = False
     session.add(user)
-    for row in session.execute(
-        select(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
-    ).scalars():
-        row.ended_at = now
-        session.add(row)
+    end_sessions(session, user, now)
     return True
+
+
+@dataclass
+class Listed:
+    name: str
+    role: str
+    active: bool
+    enrolled: bool
+    throttled: bool
+
+
+def listing(session: Session, settings: Settings, now: datetime) -> list[Listed]:
+    """Every account, with whether it is enrolled and throttled from anywhere now."""
+    since = now - timedelta(minutes=settings.login_lockout_minutes)
+    throttled = set(
+        session.execute(
+            select(LoginThrottle.account).where(
+                LoginThrottle.window_start >= since,
+                LoginThrottle.attempts > settings.login_max_failures,
+            )
+        ).scalars()
+    )
+    users = session.execute(select(StaffUser).order_by(StaffUser.name)).scalars()
+    return [
+        Listed(u.name, u.role, u.active, u.totp_enc is not None, u.name in throttled) for u in users
+    ]
 
 
 @dataclass
@@ -76,28 +113,79 @@ class LoginResult:
     reason: str  # ok, bad, locked
 
 
-def _failures(session: Session, column: object, value: str, since: datetime) -> int:
-    return session.execute(
-        select(func.count(LoginFailure.id)).where(column == value, LoginFailure.at > since)
-    ).scalar_one()
+def _upsert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def locked(session: Session, settings: Settings, name: str, address: str, now: datetime) -> bool:
-    since = now - timedelta(minutes=settings.login_lockout_minutes)
-    return (
-        _failures(session, LoginFailure.account, name, since) >= settings.login_max_failures
-        or _failures(session, LoginFailure.address, address, since)
-        >= settings.login_max_failures_per_address
+def _bump(session: Session, account: str, address: str, now: datetime, since: datetime) -> int:
+    """Count one attempt for (account, address) in a single atomic statement and
+    return the count in the current window (a stale window starts again at 1)."""
+    table = LoginThrottle.__table__
+    stale = table.c.window_start < literal(since, table.c.window_start.type)
+    fresh = literal(now, table.c.window_start.type)
+    statement = (
+        _upsert(session)(table)
+        .values(account=account, address=address, attempts=1, window_start=now)
+        .on_conflict_do_update(
+            index_elements=["account", "address"],
+            set_={
+                "attempts": case((stale, 1), else_=table.c.attempts + 1),
+                "window_start": case((stale, fresh), else_=table.c.window_start),
+            },
+        )
+        .returning(table.c.attempts)
     )
+    return session.execute(statement).scalar_one()
+
+
+def reserve(session: Session, settings: Settings, name: str, address: str, now: datetime) -> bool:
+    """Count an attempt before checking anything, so concurrent guesses cannot all
+    be checked: False once this account from this address, or this address across
+    all accounts, has used its attempts for the window. Nobody else is kept out."""
+    since = now - timedelta(minutes=settings.login_lockout_minutes)
+    pair = _bump(session, name, address, now, since)
+    anywhere = _bump(session, EVERY_ACCOUNT, address, now, since)
+    return pair <= settings.login_max_failures and (
+        anywhere <= settings.login_max_failures_per_address
+    )
+
+
+def succeeded(session: Session, name: str, address: str) -> None:
+    """A whole sign-in succeeded: this pair starts again, and the address's count
+    gives back every try of this pair (a person mistyping, then getting in), so an
+    office behind one address is never refused for signing in often."""
+    table = LoginThrottle.__table__
+    used = session.execute(
+        delete(table)
+        .where(table.c.account == name, table.c.address == address)
+        .returning(table.c.attempts)
+    ).scalar_one_or_none()
+    if used:
+        left = table.c.attempts - used
+        session.execute(
+            update(table)
+            .where(table.c.account == EVERY_ACCOUNT, table.c.address == address)
+            .values(attempts=case((left < 0, 0), else_=left))
+        )
+
+
+def unlock(session: Session, name: str) -> int:
+    """Forget every throttle on an account (`frontdoor users unlock`)."""
+    table = LoginThrottle.__table__
+    return session.execute(delete(table).where(table.c.account == normal_name(name))).rowcount
 
 
 def check_login(
     session: Session, settings: Settings, name: str, password: str, address: str, now: datetime
 ) -> LoginResult:
-    """Check a sign-in, recording failures and audit events in the caller's transaction."""
+    """Check a password. The attempt is counted and committed first (a short
+    transaction: the counter row is not held while argon2 works); failures and
+    audit events are then left in the caller's transaction."""
     name = normal_name(name)[:60]
     address = address[:64]
-    if locked(session, settings, name, address, now):
+    allowed_now = reserve(session, settings, name, address, now)
+    session.commit()
+    if not allowed_now:
         audit.record(session, "login_locked", now, user_name=name or "-")
         return LoginResult(None, "locked")
     user = session.execute(select(StaffUser).where(StaffUser.name == name)).scalar_one_or_none()
@@ -107,15 +195,27 @@ def check_login(
     except (VerificationError, InvalidHashError):
         good = False
     if not good or user is None or not user.active:
-        session.add(LoginFailure(account=name, address=address, at=now))
         audit.record(session, "login_failed", now, user_name=name or "-")
         return LoginResult(None, "bad")
-    session.execute(delete(LoginFailure).where(LoginFailure.account == name))
+    # The count starts again only when the whole sign-in succeeds (signin.py), so a
+    # known password does not buy fresh guesses at the code.
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = HASHER.hash(password)
         session.add(user)
-    audit.record(session, "login", now, user)
     return LoginResult(user, "ok")
+
+
+def find_user(session: Session, name: str) -> StaffUser | None:
+    return session.execute(
+        select(StaffUser).where(StaffUser.name == normal_name(name))
+    ).scalar_one_or_none()
+
+
+def set_password(session: Session, user: StaffUser, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
+    user.password_hash = HASHER.hash(password)
+    session.add(user)
 
 
 def allowed(role: str, needed: str) -> bool:

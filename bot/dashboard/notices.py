@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session
 
 from bot.dashboard.audit import record
+from bot.dashboard.queue import PRACTICE_CHANNEL
 from bot.outbox import enqueue
 from bot.settings import Settings
 from bot.storage.crypto import Vault
@@ -37,9 +38,12 @@ def staff_notice_text(reference: str) -> str:
 def notify_staff(
     session: Session, vault: Vault, settings: Settings, request: CallbackRequest, now: datetime
 ) -> bool:
-    """Queue the notice if the request is urgent and a staff chat is set; True if queued."""
+    """Queue the notice if the request is urgent and a staff chat is set; True if queued.
+    Practice requests (made in the simulator) never reach the staff chat."""
     chat = settings.telegram_staff_chat_id.strip()
     if not chat or request.priority < settings.urgent_priority:
+        return False
+    if request.channel == PRACTICE_CHANNEL:
         return False
     return enqueue(
         session,

@@ -17,6 +17,10 @@ from bot.storage.db import utc
 from bot.storage.models import CallbackRequest
 
 ROUTES = ("me", "someone_else", "own_behaviour", "professional")
+# Requests made in the simulator are practice: kept out of the real queue (and
+# "Take next"), shown only in the practice view, so a public development
+# instance cannot fill the staff queue with urgent requests.
+PRACTICE_CHANNEL = "simulator"
 
 
 @dataclass
@@ -24,8 +28,13 @@ class Filters:
     area: str = ""
     route: str = ""
     language: str = ""
+    practice: bool = False  # the practice view: simulator requests only
 
     def apply(self, query):  # noqa: ANN001, ANN201 - a SQLAlchemy Select
+        if self.practice:
+            query = query.where(CallbackRequest.channel == PRACTICE_CHANNEL)
+        else:
+            query = query.where(CallbackRequest.channel != PRACTICE_CHANNEL)
         if self.area:
             query = query.where(CallbackRequest.area == self.area)
         if self.route:

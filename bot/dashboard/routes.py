@@ -73,18 +73,22 @@ def _set_cookie(request: Request, response: Response, name: str, value: str) -> 
     )
 
 
-def _filters(area: str, route: str, language: str) -> q.Filters:
-    return q.Filters(area=area[:40], route=route[:20], language=language[:40])
+def _filters(area: str, route: str, language: str, practice: bool = False) -> q.Filters:
+    return q.Filters(
+        area=area[:40], route=route[:20], language=language[:40], practice=practice
+    )
 
 
 # ----- signing in and out ----------------------------------------------------
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, expired: bool = False, signed_out: bool = False) -> HTMLResponse:
+def login_page(
+    request: Request, expired: bool = False, signed_out: bool = False, lapsed: bool = False
+) -> HTMLResponse:
     """Public: the sign-in form, with a fresh token for the login CSRF check."""
     token = sessions.new_token()
-    context = {"csrf": token, "expired": expired, "signed_out": signed_out}
+    context = {"csrf": token, "expired": expired, "signed_out": signed_out, "lapsed": lapsed}
     response = _render(request, "login.html", context)
     _set_cookie(request, response, sessions.LOGIN_CSRF_COOKIE, token)
     return response
@@ -102,25 +106,25 @@ def login(
     now = access.now_of(request)
     if not sessions.csrf_ok(request.cookies.get(sessions.LOGIN_CSRF_COOKIE), csrf_token):
         return _render(request, "login.html", {"csrf": "", "problem": "stale_form"}, 403)
-    address = request.client.host if request.client else "unknown"
+    from bot.dashboard import signin  # the steps after the password
+
     with engine.db.session() as db:
+        address = signin.client_address(request)
         result = accounts.check_login(db, engine.settings, name, password, address, now)
-        token = sessions.start(db, result.user, now) if result.user else None
+        if result.user is not None:
+            response = signin.after_password(request, db, result.user, now)
+            db.commit()
+            return response
         db.commit()
-    if token is None:
-        fresh = sessions.new_token()
-        status = 429 if result.reason == "locked" else 401
-        context = {
-            "csrf": fresh,
-            "problem": result.reason,
-            "minutes": engine.settings.login_lockout_minutes,
-        }
-        response = _render(request, "login.html", context, status)
-        _set_cookie(request, response, sessions.LOGIN_CSRF_COOKIE, fresh)
-        return response
-    response = RedirectResponse("/dashboard", status_code=303)
-    _set_cookie(request, response, sessions.COOKIE, token)
-    response.delete_cookie(sessions.LOGIN_CSRF_COOKIE, path="/dashboard")
+    fresh = sessions.new_token()
+    status = 429 if result.reason == "locked" else 401
+    context = {
+        "csrf": fresh,
+        "problem": result.reason,
+        "minutes": engine.settings.login_lockout_minutes,
+    }
+    response = _render(request, "login.html", context, status)
+    _set_cookie(request, response, sessions.LOGIN_CSRF_COOKIE, fresh)
     return response
 
 
@@ -176,11 +180,13 @@ def queue_page(
     route: Annotated[str, Query(max_length=20)] = "",
     language: Annotated[str, Query(max_length=40)] = "",
     nothing: bool = False,
+    practice: bool = False,
 ) -> HTMLResponse:
     engine = access.engine_of(request)
     now = access.now_of(request)
     with engine.db.session() as db:
-        context = _queue_context(request, db, staff, _filters(area, route, language))
+        filters = _filters(area, route, language, practice)
+        context = _queue_context(request, db, staff, filters)
         context.update(staff=staff, choices=q.choices(db), nothing=nothing)
         audit.record(db, "queue_view", now, staff.user)
         db.commit()
@@ -195,11 +201,13 @@ def queue_rows(
     area: Annotated[str, Query(max_length=40)] = "",
     route: Annotated[str, Query(max_length=20)] = "",
     language: Annotated[str, Query(max_length=40)] = "",
+    practice: bool = False,
 ) -> Response:
     """The live part of the queue; 204 (nothing to swap) when it has not changed."""
     engine = access.engine_of(request)
     with engine.db.session() as db:
-        context = _queue_context(request, db, staff, _filters(area, route, language))
+        filters = _filters(area, route, language, practice)
+        context = _queue_context(request, db, staff, filters)
         db.commit()
     if shown and context["shown"] == shown:
         return Response(status_code=204)
@@ -213,6 +221,7 @@ def take_next(
     area: Annotated[str, Form(max_length=40)] = "",
     route: Annotated[str, Form(max_length=20)] = "",
     language: Annotated[str, Form(max_length=40)] = "",
+    practice: Annotated[bool, Form()] = False,
 ) -> Response:
     engine = access.engine_of(request)
     now = access.now_of(request)
@@ -224,11 +233,12 @@ def take_next(
             _hours(request),
             now,
             engine.settings.urgent_priority,
-            _filters(area, route, language),
+            _filters(area, route, language, practice),
         )
         db.commit()
     if reference is None:
-        return RedirectResponse("/dashboard?nothing=1", status_code=303)
+        where = "/dashboard?practice=true&nothing=1" if practice else "/dashboard?nothing=1"
+        return RedirectResponse(where, status_code=303)
     return RedirectResponse(f"/dashboard/requests/{reference}", status_code=303)
 
 
@@ -289,7 +299,7 @@ def _request_context(
         "mine": mine,
         "holder": holder,
         "details": details,
-        "history": attempts.history(db, engine.vault, found),
+        "history": attempts.history(db, engine.vault, found, staff.user),
         "seen_times": live["times"],
         **live,
     }
@@ -509,7 +519,10 @@ def _is_htmx(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Mount the dashboard and turn access failures into calm answers."""
+    from bot.dashboard import signin
+
     app.include_router(router)
+    app.include_router(signin.router)
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, error: NotSignedIn) -> Response:

@@ -3,7 +3,8 @@
 The cookie holds a random token; the database keeps only its SHA-256, so
 logout, idle timeout and disabling an account really end a session. Each
 session has its own CSRF token, checked on every POST (forms send it as a
-field, htmx as the X-CSRF-Token header).
+field, htmx as the X-CSRF-Token header). Between the password and the second
+factor a browser holds only a short-lived pending token, never a session.
 """
 
 from __future__ import annotations
@@ -18,12 +19,21 @@ from sqlalchemy import delete, or_, select
 from sqlmodel import Session
 
 from bot.storage.db import utc
-from bot.storage.models import LoginFailure, StaffSession, StaffUser
+from bot.storage.models import (
+    LoginFailure,
+    LoginThrottle,
+    StaffPending,
+    StaffSession,
+    StaffUser,
+)
 
 COOKIE = "fd_session"
 LOGIN_CSRF_COOKIE = "fd_login_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+PENDING_COOKIE = "fd_pending"
+PENDING_MINUTES = 5  # a half-sign-in (password right, code still to come) lapses
+PENDING_TRIES = 3  # wrong codes before the password must be given again
 
 
 def _hash(token: str) -> str:
@@ -91,9 +101,38 @@ def csrf_ok(expected: str | None, given: str | None) -> bool:
     return bool(expected and given) and hmac.compare_digest(expected, given)
 
 
+def start_pending(session: Session, user: StaffUser, now: datetime) -> tuple[str, StaffPending]:
+    """A half-signed-in browser: the password was right, the second factor is next."""
+    token = new_token()
+    row = StaffPending(token_hash=_hash(token), user_id=user.id, created_at=now)
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def find_pending(
+    session: Session, token: str | None, now: datetime
+) -> tuple[StaffPending, StaffUser] | None:
+    """The live half-sign-in for a cookie; an expired or worn-out one is deleted."""
+    if not token:
+        return None
+    row = session.execute(
+        select(StaffPending).where(StaffPending.token_hash == _hash(token))
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    user = session.get(StaffUser, row.user_id)
+    late = now - utc(row.created_at) > timedelta(minutes=PENDING_MINUTES)
+    if user is None or not user.active or late or row.tries >= PENDING_TRIES:
+        session.delete(row)
+        return None
+    return row, user
+
+
 def forget_stale(session: Session, now: datetime, idle_minutes: int, lockout_minutes: int) -> int:
-    """Delete sessions that can no longer be used and failures that no longer count
-    (the worker runs this), so neither table grows without end."""
+    """Delete sessions that can no longer be used, half-sign-ins that lapsed and
+    throttles whose window has passed (the worker runs this), so no table grows
+    without end."""
     dead = session.execute(
         delete(StaffSession).where(
             or_(
@@ -102,7 +141,17 @@ def forget_stale(session: Session, now: datetime, idle_minutes: int, lockout_min
             )
         )
     ).rowcount
-    old = session.execute(
-        delete(LoginFailure).where(LoginFailure.at < now - timedelta(minutes=lockout_minutes))
+    lapsed = session.execute(
+        delete(StaffPending).where(
+            StaffPending.created_at < now - timedelta(minutes=PENDING_MINUTES)
+        )
     ).rowcount
-    return dead + old
+    old = session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.window_start < now - timedelta(minutes=lockout_minutes)
+        )
+    ).rowcount
+    session.execute(
+        delete(LoginFailure).where(LoginFailure.at < now - timedelta(minutes=lockout_minutes))
+    )
+    return dead + lapsed + old

@@ -23,6 +23,8 @@ from bot.storage.models import (
     Conversation,
     HandledMessage,
     Outbox,
+    StaffPending,
+    StaffUser,
 )
 
 
@@ -48,6 +50,14 @@ def outbox_payload(dedupe_key: str) -> bytes:
 
 def attempt_notes(attempt_id: int) -> bytes:
     return bound("call_attempts.notes_enc", attempt_id)
+
+
+def staff_totp(user_id: int) -> bytes:
+    return bound("staff_users.totp_enc", user_id)
+
+
+def pending_secret(token_hash: str) -> bytes:
+    return bound("staff_pending.secret_enc", token_hash)
 
 
 def audit_reason(action: str, reference: str | None, user_name: str, at: datetime) -> bytes:
@@ -86,6 +96,8 @@ SEALED: tuple[SealedColumn, ...] = (
     SealedColumn(CallbackRequest, "details_enc", ("reference",), request_details),
     SealedColumn(Outbox, "payload_enc", ("dedupe_key",), outbox_payload),
     SealedColumn(CallAttempt, "notes_enc", ("id",), attempt_notes),
+    SealedColumn(StaffUser, "totp_enc", ("id",), staff_totp),
+    SealedColumn(StaffPending, "secret_enc", ("token_hash",), pending_secret),
     SealedColumn(
         AuditEvent, "reason_enc", ("action", "reference", "user_name", "at"), audit_reason
     ),

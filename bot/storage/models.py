@@ -256,6 +256,50 @@ class StaffUser(SQLModel, table=True):
     password_hash: str = Field(max_length=200)  # argon2id
     active: bool = True
     created_at: datetime
+    # The TOTP secret, sealed (bot/storage/binding.py); None until enrolled.
+    totp_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # The last time step whose code was accepted: a code is never taken twice.
+    totp_last_step: int | None = None
+    # Set by a supervisor's reset: enrol again at the next sign-in, even in development.
+    needs_enrolment: bool = False
+
+
+class StaffRecoveryCode(SQLModel, table=True):
+    """A one-time recovery code, hashed with argon2id; `used_at` set when spent."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(index=True)
+    code_hash: str = Field(max_length=200)
+    used_at: datetime | None = None
+
+
+class StaffPending(SQLModel, table=True):
+    """A half-finished sign-in: the password was right, the second factor is still
+    to come. Bound to a cookie (only its hash kept) and short-lived."""
+
+    __tablename__ = "staff_pending"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: int = Field(index=True)
+    created_at: datetime
+    tries: int = 0
+    # A new TOTP secret being enrolled, sealed to this row's token hash.
+    secret_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Sign-in attempts per account and address together (account "*" counts an
+    address across all accounts). One row each, counted by a single atomic upsert."""
+
+    __tablename__ = "login_throttles"
+
+    account: str = Field(max_length=60, primary_key=True)
+    address: str = Field(max_length=64, primary_key=True)
+    attempts: int = 0
+    window_start: datetime
 
 
 class StaffSession(SQLModel, table=True):
@@ -334,3 +378,14 @@ class CodeWordLock(SQLModel, table=True):
     failures: int = 0
     counted_since: datetime
     locked_until: datetime | None = Field(default=None, index=True)
+
+
+class PurgeTotal(SQLModel, table=True):
+    """How many rows the retention purge has removed, per kind, ever: counts
+    only, for `/metrics` (bot/web/metrics.py), since the purge runs in the
+    worker and the metrics are scraped from the web app."""
+
+    __tablename__ = "purge_totals"
+    kind: str = Field(primary_key=True, max_length=40)
+    total: int = 0
+    updated_at: datetime

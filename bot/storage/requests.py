@@ -109,7 +109,19 @@ class RequestStore:
     ) -> str:
         """A new request; `flags` are the safety screen's codes and `triage` the
         triage questions answered yes (codes, never words). `complete=False`
-        queues it as "details still coming" while the person answers on."""
+        queues it as "details still coming" while the person answers on.
+
+        An unfinished request of theirs from an earlier visit (left with EXIT,
+        or by going quiet) is the one the new answers fill, so the queue never
+        holds two requests, and two calls, for one person."""
+        unfinished = self._find_open()
+        if (
+            unfinished is not None
+            and not unfinished.complete
+            and self.update(unfinished.reference, answers, priority, flags, triage, complete)
+        ):
+            unfinished.route = route
+            return unfinished.reference
         reference = self._unused_reference()
         request = CallbackRequest(
             reference=reference,

@@ -29,7 +29,11 @@ from bot.channels import simulator, sms, telegram
 from bot.content.model import Content, load_content
 from bot.dashboard.routes import install as install_dashboard
 from bot.engine import Engine
+from bot.error_reporting import init_error_reporting, report_current_exception
+from bot.production import refuse_unsafe_start
 from bot.settings import Settings, get_settings
+from bot.web import metrics
+from bot.web.security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +59,19 @@ def healthz(request: Request) -> JSONResponse:
 
 
 def simulator_enabled(settings: Settings) -> bool:
-    """The simulator writes real conversations, so production never exposes it."""
-    return settings.frontdoor_env != "production"
+    """The simulator writes real conversations, so production never exposes it
+    (production refuses to start with SIMULATOR on: bot/production.py)."""
+    if settings.frontdoor_env == "production":
+        return False
+    return settings.simulator is not False
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     """Build the app; without an engine, one is made from the environment at start-up."""
     settings = engine.settings if engine is not None else get_settings()
+    if engine is None:  # built from the environment, e.g. `uvicorn --factory`
+        refuse_unsafe_start(settings, "web app")
+    init_error_reporting(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,7 +94,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine
     _add_error_handlers(app)
+    # Added last so it is outermost: every response, even a calm 500, gets the headers.
+    app.add_middleware(SecurityHeaders, settings=settings, refuse=_refuse_host)
     app.include_router(health)
+    app.include_router(metrics.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if telegram.webhook_ready(settings):
         app.include_router(telegram.router)
@@ -124,11 +137,16 @@ def _calm(request: Request, status: int, key: str) -> Response:
     if _wants_html(request):
         page = (
             f'<!doctype html><html lang="{locale}" dir="{reply.direction}"><meta charset="utf-8">'
-            '<title>Front Door</title><body style="font-family:sans-serif;margin:2rem">'
+            '<title>Front Door</title><link rel="stylesheet" href="/static/calm.css"><body>'
             f"<p>{html.escape(reply.rich)}</p></body></html>"
         )
         return HTMLResponse(page, status_code=status)
     return JSONResponse({"error": reply.rich}, status_code=status)
+
+
+def _refuse_host(scope: Scope) -> Response:
+    """A request for another host gets a calm 400, never a redirect or a link."""
+    return _calm(Request(scope), 400, CALM_INVALID)
 
 
 def _preferred_locale(header: str, shipped: list[str]) -> str:
@@ -184,6 +202,7 @@ class CalmErrors:
         except Exception as error:  # noqa: BLE001 - a person must never meet a stack trace
             frames = "".join(traceback.format_list(traceback.extract_tb(error.__traceback__)))
             log.error("unhandled %s on %s\n%s", type(error).__name__, scope.get("path"), frames)
+            report_current_exception()
             if not started:
                 await _calm(Request(scope), 500, CALM_ERROR)(scope, receive, send)
 
@@ -204,4 +223,11 @@ def serve(host: str = "127.0.0.1", port: int | None = None) -> None:
         port=port,
         log_level=settings.log_level.lower(),
         server_header=False,
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """Believe X-Forwarded-For (the client address sign-in throttles count) only
+    from the proxies listed in FORWARDED_ALLOW_IPS (README, "Behind a proxy")."""
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
