@@ -34,6 +34,7 @@ run: setup
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 content-check: $(INSTALLED)
 	$(BIN)/frontdoor content check

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.content.model import Content, load_content
 from bot.dashboard.notices import notify_code_word_lock, notify_staff
@@ -193,7 +193,7 @@ class Engine:
             person = self.vault.person_key(channel, address)  # may load the lookup key
             with self.db.session() as session:
                 locale = session.execute(
-                    select(Conversation.locale).where(Conversation.person_key == person)
+                    select(col(Conversation.locale)).where(col(Conversation.person_key) == person)
                 ).scalar_one_or_none()
                 session.commit()
         except DBAPIError:

@@ -38,7 +38,7 @@ from typing import Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.content.loader import read_yaml
 from bot.dashboard import windows as win
@@ -69,7 +69,7 @@ class Sent:
     encoding: str = ""
 
 
-class SendDeferred(Exception):  # noqa: N818 - reads as a verdict, like `Sent`
+class SendDeferred(Exception):  # named as a verdict, like `Sent`
     """Surely not sent (no connection, rate limit, provider down): try again."""
 
     def __init__(self, code: str, retry_after: float | None = None) -> None:
@@ -78,7 +78,7 @@ class SendDeferred(Exception):  # noqa: N818 - reads as a verdict, like `Sent`
         self.retry_after = retry_after
 
 
-class SendRefused(Exception):  # noqa: N818
+class SendRefused(Exception):
     """Never try again: the provider refused (bad number, blocked, opted out)."""
 
     def __init__(self, code: str, opted_out: bool = False) -> None:
@@ -149,7 +149,7 @@ def drop_pending(session: Session, request_id: int) -> int:
     """Delete a request's unsent rows in the caller's transaction (it was closed
     or cancelled, so what was queued for it is void); returns how many."""
     return session.execute(
-        delete(Outbox).where(Outbox.request_id == request_id).where(Outbox.status == "pending")
+        delete(Outbox).where(col(Outbox.request_id) == request_id).where(col(Outbox.status) == "pending")
     ).rowcount
 
 
@@ -206,10 +206,10 @@ def _claim_due(db: Database, now: datetime, channels: set[str], limit: int) -> l
     with db.session() as session:
         query = (
             select(Outbox)
-            .where(Outbox.status == "pending")
-            .where(Outbox.next_attempt_at <= now)
-            .where(Outbox.channel.in_(channels))
-            .order_by(Outbox.next_attempt_at, Outbox.id)
+            .where(col(Outbox.status) == "pending")
+            .where(col(Outbox.next_attempt_at) <= now)
+            .where(col(Outbox.channel).in_(channels))
+            .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
             .limit(limit)
         )
         if db.is_postgres:

@@ -56,7 +56,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import delete, exists, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.dashboard import windows as win
 from bot.dashboard.claims import release_idle
@@ -182,21 +182,21 @@ def _purge_requests(
     cutoff = now - timedelta(days=settings.retention_days)
     ids = list(
         session.execute(
-            select(CallbackRequest.id).where(
-                or_(CallbackRequest.created_at < cutoff, CallbackRequest.retain_until < now)
+            select(col(CallbackRequest.id)).where(
+                or_(col(CallbackRequest.created_at) < cutoff, col(CallbackRequest.retain_until) < now)
             )
         ).scalars()
     )
     for chunk in _chunks(ids):
-        session.execute(delete(Outbox).where(Outbox.request_id.in_(chunk)))
-        session.execute(delete(CallAttempt).where(CallAttempt.request_id.in_(chunk)))
+        session.execute(delete(Outbox).where(col(Outbox.request_id).in_(chunk)))
+        session.execute(delete(CallAttempt).where(col(CallAttempt.request_id).in_(chunk)))
         counts.requests += session.execute(
-            delete(CallbackRequest).where(CallbackRequest.id.in_(chunk))
+            delete(CallbackRequest).where(col(CallbackRequest.id).in_(chunk))
         ).rowcount
-    known = select(CallbackRequest.id)
-    session.execute(delete(CallAttempt).where(CallAttempt.request_id.not_in(known)))
+    known = select(col(CallbackRequest.id))
+    session.execute(delete(CallAttempt).where(col(CallAttempt.request_id).not_in(known)))
     session.execute(
-        delete(Outbox).where(Outbox.request_id.is_not(None)).where(Outbox.request_id.not_in(known))
+        delete(Outbox).where(col(Outbox.request_id).is_not(None)).where(col(Outbox.request_id).not_in(known))
     )
 
 
@@ -224,7 +224,7 @@ def _wipe_cancelled(
     empty = len(vault.seal({}, b""))  # the length is the same for every row
     query = (
         select(CallbackRequest)
-        .where(CallbackRequest.status == "cancelled")
+        .where(col(CallbackRequest.status) == "cancelled")
         .where(func.length(CallbackRequest.details_enc) != empty)
     )
     if pg:
@@ -250,8 +250,8 @@ def _purge_outbox(
     cutoff = now - timedelta(hours=settings.message_retention_hours)
     counts.outbox = session.execute(
         delete(Outbox)
-        .where(Outbox.created_at < cutoff)
-        .where(or_(Outbox.status.in_(FINISHED), Outbox.expires_at < now))
+        .where(col(Outbox.created_at) < cutoff)
+        .where(or_(col(Outbox.status).in_(FINISHED), col(Outbox.expires_at) < now))
     ).rowcount
 
 
@@ -266,10 +266,10 @@ def _purge_messages(
     """Handled message ids (with sealed replies) and Telegram message ids."""
     cutoff = now - timedelta(hours=settings.message_retention_hours)
     counts.messages = session.execute(
-        delete(HandledMessage).where(HandledMessage.handled_at < cutoff)
+        delete(HandledMessage).where(col(HandledMessage.handled_at) < cutoff)
     ).rowcount
     counts.telegram_ids = session.execute(
-        delete(TelegramMessage).where(TelegramMessage.sent_at < cutoff)
+        delete(TelegramMessage).where(col(TelegramMessage.sent_at) < cutoff)
     ).rowcount
 
 
@@ -283,7 +283,7 @@ def _purge_deliveries(
 ) -> None:
     cutoff = now - timedelta(days=settings.retention_days)
     counts.deliveries = session.execute(
-        delete(OutboundMessage).where(OutboundMessage.created_at < cutoff)
+        delete(OutboundMessage).where(col(OutboundMessage.created_at) < cutoff)
     ).rowcount
 
 
@@ -301,7 +301,7 @@ def _wipe_idle_answers(
     empty = len(vault.seal({}, b""))  # the length is the same for every row
     query = (
         select(Conversation)
-        .where(Conversation.last_activity < idle_since)
+        .where(col(Conversation.last_activity) < idle_since)
         .where(func.length(Conversation.slots_enc) != empty)
     )
     if pg:
@@ -325,22 +325,22 @@ def _purge_conversations(
     """Conversations idle for CONVERSATION_RETENTION_DAYS of people with no open request."""
     cutoff = now - timedelta(days=settings.conversation_retention_days)
     open_request = (
-        select(CallbackRequest.id)
-        .where(CallbackRequest.person_key == Conversation.person_key)
-        .where(CallbackRequest.status.in_(OPEN_STATUSES))
+        select(col(CallbackRequest.id))
+        .where(col(CallbackRequest.person_key) == col(Conversation.person_key))
+        .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
     )
     query = (
-        select(Conversation.id)
-        .where(Conversation.last_activity < cutoff)
+        select(col(Conversation.id))
+        .where(col(Conversation.last_activity) < cutoff)
         .where(~exists(open_request))
     )
     if pg:
         query = query.with_for_update(skip_locked=True, of=Conversation)
     ids = list(session.execute(query).scalars())
     for chunk in _chunks(ids):
-        session.execute(delete(HandledMessage).where(HandledMessage.conversation_id.in_(chunk)))
+        session.execute(delete(HandledMessage).where(col(HandledMessage.conversation_id).in_(chunk)))
         counts.conversations_deleted += session.execute(
-            delete(Conversation).where(Conversation.id.in_(chunk))
+            delete(Conversation).where(col(Conversation.id).in_(chunk))
         ).rowcount
 
 
@@ -358,24 +358,24 @@ def _purge_stubs(
     message ids go too; a replayed SMS is still known (bot/storage/replays)."""
     cutoff = now - timedelta(minutes=settings.stub_conversation_minutes)
     open_request = (
-        select(CallbackRequest.id)
-        .where(CallbackRequest.person_key == Conversation.person_key)
-        .where(CallbackRequest.status.in_(OPEN_STATUSES))
+        select(col(CallbackRequest.id))
+        .where(col(CallbackRequest.person_key) == col(Conversation.person_key))
+        .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
     )
     query = (
-        select(Conversation.id)
-        .where(Conversation.flow == STUB_FLOW)
-        .where(Conversation.state.in_(STUB_STATES))
-        .where(Conversation.last_activity < cutoff)
+        select(col(Conversation.id))
+        .where(col(Conversation.flow) == STUB_FLOW)
+        .where(col(Conversation.state).in_(STUB_STATES))
+        .where(col(Conversation.last_activity) < cutoff)
         .where(~exists(open_request))
     )
     if pg:
         query = query.with_for_update(skip_locked=True, of=Conversation)
     ids = list(session.execute(query).scalars())
     for chunk in _chunks(ids):
-        session.execute(delete(HandledMessage).where(HandledMessage.conversation_id.in_(chunk)))
+        session.execute(delete(HandledMessage).where(col(HandledMessage.conversation_id).in_(chunk)))
         counts.stubs += session.execute(
-            delete(Conversation).where(Conversation.id.in_(chunk))
+            delete(Conversation).where(col(Conversation.id).in_(chunk))
         ).rowcount
 
 

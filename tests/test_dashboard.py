@@ -80,7 +80,7 @@ def dash(sqlite_url: str, tmp_path: Path, content: Content) -> Iterator[Dash]:
     built.engine.db.dispose()
 
 
-def person_store(dash: Dash, person: str, session):  # noqa: ANN001, ANN202
+def person_store(dash: Dash, person: str, session):  # noqa: ANN001, ANN201
     return RequestStore(
         session,
         dash.engine.vault,

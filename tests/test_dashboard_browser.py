@@ -205,7 +205,7 @@ def test_the_request_page_and_recording_every_kind_of_attempt(browser: Browser, 
     reference = site.request(voicemail=True, text_first=True, name="سارہ")
     page = open_as(browser, site, "alice")
     page.goto(site.url(f"/dashboard/requests/{reference}"))
-    expect(page.get_by_text("The code word and the name to ask for show once")).to_be_visible()
+    expect(page.get_by_text("The code word, the name to ask for and any")).to_be_visible()
     assert "+447700900123" not in page.content()
     accessible(page)
     claim_in(page, site, reference)

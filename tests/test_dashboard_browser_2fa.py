@@ -93,6 +93,9 @@ def test_a_supervisor_resets_a_colleague_who_enrols_again(browser: Browser, site
     expect(page.get_by_role("status")).to_contain_text("The second factor of alice was reset")
 
     colleague = browser.new_context().new_page()
+    errors: list[str] = []  # the inline QR code must hold under the CSP
+    colleague.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    colleague.on("pageerror", lambda e: errors.append(str(e)))
     password(colleague, site, "alice")
     expect(colleague.get_by_role("heading", name="Set up your sign-in code")).to_be_visible()
     expect(colleague.locator("figure.qr svg")).to_be_visible()
@@ -108,3 +111,4 @@ def test_a_supervisor_resets_a_colleague_who_enrols_again(browser: Browser, site
     accessible(colleague)
     colleague.get_by_role("link", name="Continue to the queue").click()
     queue_shown(colleague)
+    assert errors == []

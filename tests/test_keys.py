@@ -38,8 +38,9 @@ def test_a_changed_secret_stops_the_app_and_the_worker(
 
 
 def test_the_command_line_says_why_it_refuses(
-    db_url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:  # noqa: ANN001
+    db_url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     clean(db_url)
     Engine(settings=make_settings(tmp_path, db_url), content=content)
     monkeypatch.setenv("DATABASE_URL", db_url)

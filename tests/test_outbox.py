@@ -16,6 +16,7 @@ from bot.engine import Engine
 from bot.notices import queue_text_before_call
 from bot.outbox import (
     MAX_ATTEMPTS,
+    SendCounts,
     SendDeferred,
     SendRefused,
     Sent,
@@ -69,7 +70,7 @@ def outbox_row(engine: Engine) -> Outbox:
         return session.execute(select(Outbox)).scalar_one()
 
 
-def deliver(engine: Engine, sender: RecordingSender, now: datetime):  # type: ignore[no-untyped-def]
+def deliver(engine: Engine, sender: RecordingSender, now: datetime) -> SendCounts:
     return asyncio.run(send_due(engine.db, engine.vault, {"sms": sender}, now))
 
 
@@ -353,7 +354,7 @@ def test_staff_notices_belong_to_no_request_and_still_go(engine: Engine) -> None
     assert staff.calls == [("-100123", "Urgent callback FD-AAAA waiting")]
 
 
-def deliver_to(engine: Engine, senders: dict, now: datetime):  # type: ignore[no-untyped-def]
+def deliver_to(engine: Engine, senders: dict, now: datetime) -> SendCounts:
     return asyncio.run(send_due(engine.db, engine.vault, senders, now))
 
 

@@ -324,13 +324,13 @@ def test_only_a_supervisor_resets_and_never_their_own(site: Site) -> None:
 
 
 @pytest.fixture
-def cli_settings(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
+def cli_settings(sqlite_url: str, tmp_path: Path) -> Settings:
     clean(sqlite_url)
     return make_settings(tmp_path, sqlite_url)
 
 
 def test_users_add_enrols_and_prints_key_qr_and_recovery_codes(
-    cli_settings, capsys: pytest.CaptureFixture[str]
+    cli_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert admin.add(cli_settings, "Dana", "handler", io.StringIO(PASSWORD + "\n")) == 0
     out = capsys.readouterr().out
@@ -343,7 +343,7 @@ def test_users_add_enrols_and_prints_key_qr_and_recovery_codes(
 
 
 def test_users_admin_commands(
-    cli_settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli_settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot import cli
 

@@ -338,7 +338,7 @@ def test_help_and_info_get_the_services_help_text(chat: SmsChat, word: str) -> N
 class _Recorder(BaseHTTPRequestHandler):
     hits = 0
 
-    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+    def do_GET(self) -> None:
         type(self).hits += 1
         self.send_response(200)
         self.end_headers()

@@ -22,7 +22,7 @@ from twilio.http.response import Response
 
 from bot.channels.sms import SmsSender
 from bot.engine import Engine
-from bot.outbox import enqueue, is_opted_out, record_opt_out, send_due
+from bot.outbox import SendCounts, enqueue, is_opted_out, record_opt_out, send_due
 from bot.storage.models import OutboundMessage, Outbox
 from bot.worker import build_senders
 from tests.sms_support import BASE, SERVICE_NUMBER, sms_engine
@@ -79,7 +79,7 @@ def queue(engine: Engine, now: datetime, text: str, key: str = "text_before_call
         session.commit()
 
 
-def deliver(engine: Engine, sender: SmsSender, now: datetime):  # type: ignore[no-untyped-def]
+def deliver(engine: Engine, sender: SmsSender, now: datetime) -> SendCounts:
     return asyncio.run(send_due(engine.db, engine.vault, {"sms": sender}, now))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.dashboard import audit
 from bot.dashboard import windows as win
@@ -185,10 +185,10 @@ def history(
     session: Session, vault: Vault, request: CallbackRequest, reader: StaffUser
 ) -> list[Shown]:
     rows = session.execute(
-        select(CallAttempt, StaffUser.name)
+        select(CallAttempt, col(StaffUser.name))
         .join(StaffUser, StaffUser.id == CallAttempt.user_id)
-        .where(CallAttempt.request_id == request.id)
-        .order_by(CallAttempt.created_at, CallAttempt.id)
+        .where(col(CallAttempt.request_id) == request.id)
+        .order_by(col(CallAttempt.created_at), col(CallAttempt.id))
     ).all()
     return [
         Shown(

@@ -13,7 +13,7 @@ import io
 from datetime import datetime
 
 from sqlalchemy import event, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.storage import binding
 from bot.storage.crypto import Vault
@@ -94,9 +94,9 @@ def record(
 
 
 def events(session: Session, reference: str | None = None, limit: int = 5000) -> list[AuditEvent]:
-    query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id).limit(limit)
+    query = select(AuditEvent).order_by(col(AuditEvent.at), col(AuditEvent.id)).limit(limit)
     if reference is not None:
-        query = query.where(AuditEvent.reference == reference)
+        query = query.where(col(AuditEvent.reference) == reference)
     return list(session.execute(query).scalars())
 
 

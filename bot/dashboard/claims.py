@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.dashboard import audit
 from bot.dashboard import queue as q
@@ -25,7 +25,7 @@ def claim(session: Session, request_id: int, user: StaffUser, now: datetime) -> 
     """Atomically take an open request; True only for the one handler who got it."""
     result = session.execute(
         update(CallbackRequest)
-        .where(CallbackRequest.id == request_id, CallbackRequest.status == "open")
+        .where(col(CallbackRequest.id) == request_id, col(CallbackRequest.status) == "open")
         .values(
             status="claimed",
             claimed_by=user.id,
@@ -35,7 +35,7 @@ def claim(session: Session, request_id: int, user: StaffUser, now: datetime) -> 
         .execution_options(synchronize_session=False)
     )
     reference = session.execute(
-        select(CallbackRequest.reference).where(CallbackRequest.id == request_id)
+        select(col(CallbackRequest.reference)).where(col(CallbackRequest.id) == request_id)
     ).scalar_one_or_none()
     got = result.rowcount == 1
     audit.record(session, "claim" if got else "claim_lost", now, user, reference=reference)
@@ -61,7 +61,7 @@ def release(session: Session, request: CallbackRequest, user: StaffUser, now: da
     """Hand a claimed request back to the queue (its holder, or a supervisor)."""
     result = session.execute(
         update(CallbackRequest)
-        .where(CallbackRequest.id == request.id, CallbackRequest.status == "claimed")
+        .where(col(CallbackRequest.id) == request.id, col(CallbackRequest.status) == "claimed")
         .values(status="open", claimed_by=None, claimed_at=None, claim_active_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -75,7 +75,7 @@ def touch(session: Session, request: CallbackRequest, now: datetime) -> None:
     """The holder acted on the request, so the claim is not idle."""
     session.execute(
         update(CallbackRequest)
-        .where(CallbackRequest.id == request.id)
+        .where(col(CallbackRequest.id) == request.id)
         .values(claim_active_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -86,8 +86,8 @@ def release_idle(session: Session, now: datetime, minutes: int) -> int:
     cutoff = now - timedelta(minutes=minutes)
     stale = list(
         session.execute(
-            select(CallbackRequest.id, CallbackRequest.reference).where(
-                CallbackRequest.status == "claimed", CallbackRequest.claim_active_at < cutoff
+            select(col(CallbackRequest.id), col(CallbackRequest.reference)).where(
+                col(CallbackRequest.status) == "claimed", col(CallbackRequest.claim_active_at) < cutoff
             )
         )
     )
@@ -97,8 +97,8 @@ def release_idle(session: Session, now: datetime, minutes: int) -> int:
             update(CallbackRequest)
             .where(
                 CallbackRequest.id == request_id,
-                CallbackRequest.status == "claimed",
-                CallbackRequest.claim_active_at < cutoff,
+                col(CallbackRequest.status) == "claimed",
+                col(CallbackRequest.claim_active_at) < cutoff,
             )
             .values(status="open", claimed_by=None, claimed_at=None, claim_active_at=None)
             .execution_options(synchronize_session=False)

@@ -26,7 +26,7 @@ KIND = "staff_notice"
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
     undefined=StrictUndefined,
-    autoescape=False,  # plain text for Telegram; only a reference is put in
+    autoescape=False,  # noqa: S701 - plain text for Telegram; only a reference is put in
     keep_trailing_newline=False,
 )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.dashboard import windows as win
 from bot.storage.db import utc
@@ -89,7 +89,7 @@ def open_rows(
     urgent_priority: int,
     filters: Filters | None = None,
 ) -> list[Row]:
-    query = select(CallbackRequest).where(CallbackRequest.status == "open")
+    query = select(CallbackRequest).where(col(CallbackRequest.status) == "open")
     query = (filters or Filters()).apply(query)
     rows = [row_for(r, hours, now, urgent_priority) for r in session.execute(query).scalars()]
     return sorted(rows, key=sort_key)
@@ -99,7 +99,7 @@ def claimed_by(
     session: Session, user_id: int, hours: list[win.Window], now: datetime, urgent_priority: int
 ) -> list[Row]:
     query = select(CallbackRequest).where(
-        CallbackRequest.status == "claimed", CallbackRequest.claimed_by == user_id
+        col(CallbackRequest.status) == "claimed", col(CallbackRequest.claimed_by) == user_id
     )
     rows = [row_for(r, hours, now, urgent_priority) for r in session.execute(query).scalars()]
     return sorted(rows, key=sort_key)
@@ -109,8 +109,8 @@ def choices(session: Session) -> dict[str, list[str]]:
     """Values present in open requests, for the filter menus."""
     found: dict[str, set[str]] = {"area": set(), "route": set(), "language": set()}
     for area, route, language in session.execute(
-        select(CallbackRequest.area, CallbackRequest.route, CallbackRequest.language).where(
-            CallbackRequest.status.in_(("open", "claimed"))
+        select(col(CallbackRequest.area), col(CallbackRequest.route), col(CallbackRequest.language)).where(
+            col(CallbackRequest.status).in_(("open", "claimed"))
         )
     ):
         if area:

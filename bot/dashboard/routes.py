@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.dashboard import access, attempts, audit, claims, present, sessions
 from bot.dashboard import auth as accounts
@@ -248,7 +248,7 @@ def take_next(
 def _find(db: Session, reference: str) -> CallbackRequest | None:
     return db.execute(
         select(CallbackRequest)
-        .where(CallbackRequest.reference == reference[:16])
+        .where(col(CallbackRequest.reference) == reference[:16])
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
@@ -471,8 +471,8 @@ def _text_before_call(request: Request, db: Session, found: CallbackRequest, now
     and their number has not opted out, even after a supervisor's override."""
     engine = access.engine_of(request)
     occasion = db.execute(
-        select(func.count(CallAttempt.id)).where(
-            CallAttempt.request_id == found.id, CallAttempt.kind == "sent_text"
+        select(func.count(col(CallAttempt.id))).where(
+            col(CallAttempt.request_id) == found.id, col(CallAttempt.kind) == "sent_text"
         )
     ).scalar_one()
     return queue_text_before_call(

@@ -77,7 +77,9 @@ def _scripts(text: str) -> set[str]:
 
 
 class SafetyScreen:
-    def __init__(self, pattern_dir: Path, languages: list[str], model_path: Path = MODEL_PATH):
+    def __init__(
+        self, pattern_dir: Path, languages: list[str], model_path: Path = MODEL_PATH
+    ) -> None:
         self.languages = tuple(dict.fromkeys(["en", *languages]))
         self.patterns: dict[str, PatternSet] = {}
         for language in self.languages:

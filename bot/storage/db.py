@@ -9,6 +9,7 @@ conversation in order.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,8 +18,9 @@ from pathlib import Path
 from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import Session, col, create_engine
 
 from bot.storage.models import Conversation
 
@@ -44,7 +46,7 @@ def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
 
 def _make_sqlite_serial(engine: Engine, timeout: float) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -54,7 +56,7 @@ def _make_sqlite_serial(engine: Engine, timeout: float) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -73,7 +75,7 @@ class Database:
         self, session: Session, person_key: str, defaults: dict
     ) -> tuple[Conversation, bool]:
         """Fetch (creating if needed) and lock one person's conversation row."""
-        query = select(Conversation).where(Conversation.person_key == person_key)
+        query = select(Conversation).where(col(Conversation.person_key) == person_key)
         if self.is_postgres:
             query = query.with_for_update()
         found = session.execute(query).scalar_one_or_none()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlmodel import col
 
 from bot.storage import binding
 from bot.storage.crypto import Vault
@@ -43,9 +44,9 @@ def mark_delivered(db: Database, channel: str, provider_id: str, count: int) -> 
     with db.session() as session:
         session.execute(
             update(HandledMessage)
-            .where(HandledMessage.channel == channel)
-            .where(HandledMessage.provider_id == provider_id)
-            .where(HandledMessage.delivered < count)
+            .where(col(HandledMessage.channel) == channel)
+            .where(col(HandledMessage.provider_id) == provider_id)
+            .where(col(HandledMessage.delivered) < count)
             .values(delivered=count)
         )
         session.commit()
@@ -60,18 +61,18 @@ def claim_unfinished(
     with db.session() as session:
         query = (
             select(HandledMessage)
-            .where(HandledMessage.channel == channel)
-            .where(HandledMessage.address_enc.is_not(None))
-            .where(HandledMessage.delivered < HandledMessage.reply_count)
-            .where(HandledMessage.handled_at < now - SETTLE)
-            .where(HandledMessage.handled_at > now - GIVE_UP)
+            .where(col(HandledMessage.channel) == channel)
+            .where(col(HandledMessage.address_enc).is_not(None))
+            .where(col(HandledMessage.delivered) < col(HandledMessage.reply_count))
+            .where(col(HandledMessage.handled_at) < now - SETTLE)
+            .where(col(HandledMessage.handled_at) > now - GIVE_UP)
             .where(
                 or_(
-                    HandledMessage.delivery_claimed_at.is_(None),
-                    HandledMessage.delivery_claimed_at < now - CLAIM_FOR,
+                    col(HandledMessage.delivery_claimed_at).is_(None),
+                    col(HandledMessage.delivery_claimed_at) < now - CLAIM_FOR,
                 )
             )
-            .order_by(HandledMessage.handled_at)
+            .order_by(col(HandledMessage.handled_at))
             .limit(limit)
         )
         if db.is_postgres:
@@ -100,8 +101,8 @@ def hold(db: Database, channel: str, provider_id: str, now: datetime) -> None:
     with db.session() as session:
         session.execute(
             update(HandledMessage)
-            .where(HandledMessage.channel == channel)
-            .where(HandledMessage.provider_id == provider_id)
+            .where(col(HandledMessage.channel) == channel)
+            .where(col(HandledMessage.provider_id) == provider_id)
             .values(delivery_claimed_at=now)
         )
         session.commit()

@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.storage.db import Database, utc
 from bot.storage.models import SenderCount
@@ -35,7 +35,7 @@ def admit(db: Database, person_key: str, now: datetime, cap: int, window: timede
             .values(person_key=person_key, window_start=now, count=0)
             .on_conflict_do_nothing(index_elements=["person_key"])
         )
-        query = select(SenderCount).where(SenderCount.person_key == person_key)
+        query = select(SenderCount).where(col(SenderCount.person_key) == person_key)
         if db.is_postgres:
             query = query.with_for_update()
         row = session.execute(query).scalar_one()
@@ -56,5 +56,5 @@ def admit(db: Database, person_key: str, now: datetime, cap: int, window: timede
 def forget_quiet(session: Session, now: datetime, window: timedelta) -> int:
     """Delete the rows of senders quiet for an hour past their window."""
     cutoff = now - FORGET_AFTER - window
-    result = session.execute(delete(SenderCount).where(SenderCount.window_start < cutoff))
+    result = session.execute(delete(SenderCount).where(col(SenderCount.window_start) < cutoff))
     return int(result.rowcount or 0)

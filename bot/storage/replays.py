@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.storage.crypto import Vault
 from bot.storage.db import Database, utc
@@ -39,8 +39,8 @@ def seen_before(db: Database, vault: Vault, channel: str, provider_id: str) -> S
     """None for an id never handled (or handled over 30 days ago)."""
     with db.session() as session:
         seen = session.execute(
-            select(SeenMessageId.seen_at).where(
-                SeenMessageId.key == _key(vault, channel, provider_id)
+            select(col(SeenMessageId.seen_at)).where(
+                col(SeenMessageId.key) == _key(vault, channel, provider_id)
             )
         ).scalar_one_or_none()
         cached = (
@@ -48,8 +48,8 @@ def seen_before(db: Database, vault: Vault, channel: str, provider_id: str) -> S
             and session.execute(
                 select(
                     exists()
-                    .where(HandledMessage.channel == channel)
-                    .where(HandledMessage.provider_id == provider_id)
+                    .where(col(HandledMessage.channel) == channel)
+                    .where(col(HandledMessage.provider_id) == provider_id)
                 )
             ).scalar_one()
         )
@@ -72,5 +72,5 @@ def record_seen(db: Database, vault: Vault, channel: str, provider_id: str, now:
 def forget_old(session: Session, now: datetime, days: int) -> int:
     """Delete records older than `days`."""
     cutoff = now - timedelta(days=days)
-    result = session.execute(delete(SeenMessageId).where(SeenMessageId.seen_at < cutoff))
+    result = session.execute(delete(SeenMessageId).where(col(SeenMessageId.seen_at) < cutoff))
     return int(result.rowcount or 0)

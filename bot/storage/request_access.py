@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.storage import binding
 from bot.storage.crypto import Vault
@@ -93,17 +93,17 @@ class RequestAccess:
     def _own(self) -> CallbackRequest | None:
         return self.session.execute(
             select(CallbackRequest)
-            .where(CallbackRequest.person_key == self.person_key)
-            .where(CallbackRequest.status.in_(OPEN_STATUSES))
-            .order_by(CallbackRequest.created_at.desc())
+            .where(col(CallbackRequest.person_key) == self.person_key)
+            .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
+            .order_by(col(CallbackRequest.created_at).desc())
             .limit(1)
         ).scalar_one_or_none()
 
     def _by_reference(self, reference: str) -> CallbackRequest | None:
         return self.session.execute(
             select(CallbackRequest)
-            .where(CallbackRequest.reference == reference.upper())
-            .where(CallbackRequest.status.in_(OPEN_STATUSES))
+            .where(col(CallbackRequest.reference) == reference.upper())
+            .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
         ).scalar_one_or_none()
 
     def _details(self, request: CallbackRequest) -> dict[str, Any]:
@@ -202,7 +202,7 @@ def forget_stale_locks(session: Session, now: datetime, lock: timedelta) -> int:
     them (on every try, and by the worker); returns how many went."""
     result = session.execute(
         delete(CodeWordLock)
-        .where(CodeWordLock.counted_since < now - lock)
-        .where(CodeWordLock.locked_until.is_(None) | (CodeWordLock.locked_until < now))
+        .where(col(CodeWordLock.counted_since) < now - lock)
+        .where(col(CodeWordLock.locked_until).is_(None) | (col(CodeWordLock.locked_until) < now))
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.storage import binding
 from bot.storage.crypto import Vault
@@ -80,9 +80,9 @@ class RequestStore:
             self._looked = True
             self._open = self.session.execute(
                 select(CallbackRequest)
-                .where(CallbackRequest.person_key == self.person_key)
-                .where(CallbackRequest.status.in_(OPEN_STATUSES))
-                .order_by(CallbackRequest.created_at.desc())
+                .where(col(CallbackRequest.person_key) == self.person_key)
+                .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
+                .order_by(col(CallbackRequest.created_at).desc())
                 .limit(1)
             ).scalar_one_or_none()
         return self._open
@@ -155,9 +155,9 @@ class RequestStore:
         (cancelled, closed) so nothing is rewritten behind a handler's back."""
         found = self.session.execute(
             select(CallbackRequest)
-            .where(CallbackRequest.reference == reference)
-            .where(CallbackRequest.person_key == self.person_key)
-            .where(CallbackRequest.status.in_(OPEN_STATUSES))
+            .where(col(CallbackRequest.reference) == reference)
+            .where(col(CallbackRequest.person_key) == self.person_key)
+            .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
         ).scalar_one_or_none()
         if found is None:
             return False
@@ -244,9 +244,9 @@ class RequestStore:
         or consent refused on a second try): forget it like a cancellation."""
         found = self.session.execute(
             select(CallbackRequest)
-            .where(CallbackRequest.reference == reference)
-            .where(CallbackRequest.person_key == self.person_key)
-            .where(CallbackRequest.status.in_(OPEN_STATUSES))
+            .where(col(CallbackRequest.reference) == reference)
+            .where(col(CallbackRequest.person_key) == self.person_key)
+            .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
         ).scalar_one_or_none()
         if found is None:
             return False
@@ -271,10 +271,10 @@ def forget_request_data(session: Session, request_id: int | None) -> None:
     number and text, whatever their status) and its handlers' sealed notes."""
     if request_id is None:
         return
-    session.execute(delete(Outbox).where(Outbox.request_id == request_id))
+    session.execute(delete(Outbox).where(col(Outbox.request_id) == request_id))
     session.execute(
         update(CallAttempt)
-        .where(CallAttempt.request_id == request_id)
-        .where(CallAttempt.notes_enc.is_not(None))
+        .where(col(CallAttempt.request_id) == request_id)
+        .where(col(CallAttempt.notes_enc).is_not(None))
         .values(notes_enc=None)
     )

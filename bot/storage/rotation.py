@@ -98,11 +98,11 @@ def _reseal(
 ) -> None:
     """One row, on its own: a failure here never stops the others."""
     table = sealed.model.__table__
-    blob = bytes(row._mapping[sealed.column])
+    blob = bytes(row._mapping[sealed.column])  # noqa: SLF001 - SQLAlchemy's public API
     if key_id_of(blob) == vault.current:
         result.current[sealed.name] += 1
         return
-    context = sealed.context(row._mapping)
+    context = sealed.context(row._mapping)  # noqa: SLF001 - SQLAlchemy's public API
     try:
         plain = vault.open_bytes(blob, context)
     except Unreadable:

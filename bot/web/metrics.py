@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, g
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, insert, select, update
+from sqlmodel import col
 
 from bot.dashboard.queue import PRACTICE_CHANNEL
 from bot.storage.db import Database
@@ -112,7 +113,7 @@ class DatabaseCollector(Collector):
             replies_failed = connection.execute(
                 select(func.count()).where(sent.status.in_(FAILED_DELIVERY))
             ).scalar_one()
-            purged = connection.execute(select(PurgeTotal.kind, PurgeTotal.total)).all()
+            purged = connection.execute(select(col(PurgeTotal.kind), col(PurgeTotal.total))).all()
         wait = 0.0
         if oldest_at is not None:
             oldest_at = oldest_at if oldest_at.tzinfo else oldest_at.replace(tzinfo=UTC)

@@ -90,7 +90,7 @@ def _handler(state: FakeTwilioState) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *_args: object) -> None:  # keep the test output quiet
             return
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             form = parse_qs(self.rfile.read(length).decode())
             to, body = form.get("To", [""])[0], form.get("Body", [""])[0]

@@ -1,7 +1,7 @@
 """The person-lookup key, sealed under each data key id in use (docs/keys.md)
 
 Revision ID: 2fd42db9fc04
-Revises: d1f3b5a7c902
+Revises: df6470c27105
 Create Date: 2026-11-30 19:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "2fd42db9fc04"
-down_revision: str | None = "d1f3b5a7c902"
+down_revision: str | None = "df6470c27105"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Running totals of what the retention purge removed, per kind (for /metrics)
 
 Revision ID: 69fb9694c379
-Revises: d1f3b5a7c902
+Revises: 7c2e9a41b5d3
 Create Date: 2026-11-30 19:55:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "69fb9694c379"
-down_revision: str | None = "d1f3b5a7c902"
+down_revision: str | None = "7c2e9a41b5d3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

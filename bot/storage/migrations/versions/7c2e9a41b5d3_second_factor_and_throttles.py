@@ -1,7 +1,7 @@
 """Two-factor sign-in for staff, and atomic sign-in throttles per account and address
 
 Revision ID: 7c2e9a41b5d3
-Revises: d1f3b5a7c902
+Revises: 2fd42db9fc04
 Create Date: 2026-11-30 19:45:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "7c2e9a41b5d3"
-down_revision: str | None = "d1f3b5a7c902"
+down_revision: str | None = "2fd42db9fc04"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

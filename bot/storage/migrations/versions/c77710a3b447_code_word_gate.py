@@ -1,7 +1,7 @@
 """A request opens only for whoever knows its code word or PIN; wrong words lock the sender
 
 Revision ID: c77710a3b447
-Revises: d1f3b5a7c902
+Revises: d41c299555a8
 Create Date: 2026-11-30 19:05:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "c77710a3b447"
-down_revision: str | None = "d1f3b5a7c902"
+down_revision: str | None = "d41c299555a8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

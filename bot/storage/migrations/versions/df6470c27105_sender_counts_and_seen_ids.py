@@ -1,7 +1,7 @@
 """Per-sender message counts (flood caps) and hashed handled message ids (replays)
 
 Revision ID: df6470c27105
-Revises: d1f3b5a7c902
+Revises: c77710a3b447
 Create Date: 2026-11-30 19:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "df6470c27105"
-down_revision: str | None = "d1f3b5a7c902"
+down_revision: str | None = "c77710a3b447"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
