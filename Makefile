@@ -14,7 +14,7 @@ AUDIT_PROBE := import re, urllib.request as u; \
 	n, v = re.search(r'^([\w.-]+)==(\S+)', open('$(LOCK)').read(), re.M).groups(); \
 	u.urlopen(f'https://pypi.org/pypi/{n}/{v}/json', timeout=5)
 
-.PHONY: setup run test bench lint content-check clean browser screenshots lock relock audit
+.PHONY: setup run test bench lint content-check clean browser screenshots lock relock audit mutate
 
 # Installs exactly the locked versions, every file checked against its hash.
 $(INSTALLED): pyproject.toml $(LOCK)
@@ -63,6 +63,15 @@ lock relock: $(INSTALLED)
 	PIP_CONSTRAINT= $(COMPILE) $(UPGRADE) -o requirements.lock pyproject.toml
 	PIP_CONSTRAINT= $(COMPILE) $(UPGRADE) --extra dev -o $(LOCK) pyproject.toml
 	@echo "locked; 'make setup' installs what changed"
+
+# Mutation testing of the safety-critical modules ([tool.mutmut] in pyproject.toml);
+# slow, so never part of `test` or CI. MUTANTS='bot.dashboard.claims*' narrows it.
+# Prints every mutant that survived: a change to the code no test noticed.
+MUTANTS ?=
+mutate: setup
+	rm -rf mutants
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
 
 audit: $(INSTALLED)
 	@if $(BIN)/python -c "$(AUDIT_PROBE)" >/dev/null 2>&1; then \

@@ -20,7 +20,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from bot.channels.terminal import run_chat
+    from bot.channels.terminal.chat import run_chat
 
     return run_chat(style=args.style)
 
@@ -69,7 +69,7 @@ def _i18n(args: argparse.Namespace) -> int:
 def _telegram_set_webhook(_args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.channels.telegram_setup import set_webhook
+    from bot.channels.telegram.setup import set_webhook
     from bot.content.model import load_content
 
     settings = get_settings()
@@ -78,7 +78,7 @@ def _telegram_set_webhook(_args: argparse.Namespace) -> int:
 
 
 def _telegram_poll(_args: argparse.Namespace) -> int:
-    from bot.channels.telegram_setup import run_poll
+    from bot.channels.telegram.setup import run_poll
     from bot.engine import Engine
 
     return run_poll(Engine(settings=get_settings()))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,7 +35,7 @@ from bot.safety import NOTHING, Screening, shared_screen
 from bot.safety.language import detect
 from bot.settings import Settings, get_settings
 from bot.storage import binding
-from bot.storage.db import Database, utc
+from bot.storage.db import Database, id_of, utc
 from bot.storage.deliveries import mark_delivered
 from bot.storage.keys import open_vault
 from bot.storage.models import CallbackRequest, Conversation, HandledMessage
@@ -90,6 +91,19 @@ class Turn:
     # handled properly once the database is back.
     transient: bool = False
     failed: bool = False  # handling failed; the calm "please send again" was given
+    # Answered by the channel's `before` hook (an opt-out, a flood), not the conversation.
+    outside: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TurnHooks:
+    """A channel's work inside the turn's own transaction, so one message costs one
+    transaction. `before(session, person_key)` runs first: replies from it are the
+    whole answer and the conversation is not touched. `after(session, person_key,
+    replies)` runs just before the commit (delivery records, the id's record)."""
+
+    before: Callable[[Session, str], list[Reply] | None] | None = None
+    after: Callable[[Session, str, list[Reply]], None] | None = None
 
 
 def _outcome(turn: Turn) -> str:
@@ -132,14 +146,15 @@ class Engine:
     def handle(self, inbound: Inbound) -> list[Reply]:
         return self.handle_turn(inbound).replies
 
-    def handle_turn(self, inbound: Inbound) -> Turn:
-        turn = self._turn(inbound)
-        count_message(inbound.channel, _outcome(turn))
+    def handle_turn(self, inbound: Inbound, hooks: TurnHooks | None = None) -> Turn:
+        turn = self._turn(inbound, hooks or TurnHooks())
+        if not turn.outside:
+            count_message(inbound.channel, _outcome(turn))
         return turn
 
-    def _turn(self, inbound: Inbound) -> Turn:
+    def _turn(self, inbound: Inbound, hooks: TurnHooks) -> Turn:
         try:
-            return Turn(self._handle_once(inbound))
+            return self._handle_once(inbound, hooks)
         except IntegrityError:
             try:
                 replayed = self._replay(inbound)
@@ -192,13 +207,20 @@ class Engine:
         try:
             person = self.vault.person_key(channel, address)  # may load the lookup key
             with self.db.session() as session:
-                locale = session.execute(
-                    select(col(Conversation.locale)).where(col(Conversation.person_key) == person)
-                ).scalar_one_or_none()
+                reply = self.notice_in(session, person, key, locale_hint)
                 session.commit()
+            return reply
         except DBAPIError:
-            locale = None  # the notice still goes, in the hinted language
-            _log_failure("database unavailable")
+            _log_failure("database unavailable")  # the notice still goes, in the hinted language
+            return self.content.reply(key, self.locale_for(locale_hint), options=[])
+
+    def notice_in(
+        self, session: Session, person: str, key: str, locale_hint: str | None = None
+    ) -> Reply:
+        """`notice` inside a transaction already open (a channel's turn hook)."""
+        locale = session.execute(
+            select(col(Conversation.locale)).where(col(Conversation.person_key) == person)
+        ).scalar_one_or_none()
         if locale not in self.locales:
             locale = self.locale_for(locale_hint)
         return self.content.reply(key, locale, options=[])
@@ -215,11 +237,13 @@ class Engine:
         with self.db.session() as session:
             row = session.execute(
                 select(
-                    HandledMessage.replies_enc, HandledMessage.delivered, Conversation.person_key
+                    col(HandledMessage.replies_enc),
+                    col(HandledMessage.delivered),
+                    col(Conversation.person_key),
                 )
-                .join(Conversation, Conversation.id == HandledMessage.conversation_id)
-                .where(HandledMessage.channel == inbound.channel)
-                .where(HandledMessage.provider_id == inbound.message_id)
+                .join(Conversation, col(Conversation.id) == col(HandledMessage.conversation_id))
+                .where(col(HandledMessage.channel) == inbound.channel)
+                .where(col(HandledMessage.provider_id) == inbound.message_id)
             ).first()
             session.commit()
         if row is None or row.person_key != person:
@@ -273,10 +297,16 @@ class Engine:
     def _notify_staff(self, session: Session, request: CallbackRequest, now: datetime) -> None:
         notify_staff(session, self.vault, self.settings, request, now)
 
-    def _handle_once(self, inbound: Inbound) -> list[Reply]:
+    def _handle_once(self, inbound: Inbound, hooks: TurnHooks) -> Turn:
         now = utc(inbound.received_at)
         person = self.vault.person_key(inbound.channel, inbound.address)
         with self.db.session() as session:
+            early = hooks.before(session, person) if hooks.before is not None else None
+            if early is not None:
+                if hooks.after is not None:
+                    hooks.after(session, person, early)
+                session.commit()
+                return Turn(early, outside=True)
             conversation, created = self.db.lock_conversation(
                 session,
                 person,
@@ -326,7 +356,7 @@ class Engine:
                 HandledMessage(
                     channel=inbound.channel,
                     provider_id=inbound.message_id,
-                    conversation_id=conversation.id,
+                    conversation_id=id_of(conversation),
                     replies_enc=self.vault.seal(
                         [r.to_json() for r in dialogue.replies],
                         binding.handled_replies(inbound.channel, inbound.message_id),
@@ -343,8 +373,10 @@ class Engine:
                     ),
                 )
             )
+            if hooks.after is not None:
+                hooks.after(session, person, dialogue.replies)
             session.commit()
-        return dialogue.replies
+        return Turn(dialogue.replies)
 
     # ----- what the message means -----------------------------------------
     def converse(self, d: Dialogue, inbound: Inbound, timed_out: bool) -> None:
@@ -485,7 +517,8 @@ class Engine:
         """The trigger this message fires, or None after explaining what went wrong."""
         if skip and inbound.choice is None:
             if not step.skippable:
-                return self._explain(d, "words.skip_not_allowed")
+                self._explain(d, "words.skip_not_allowed")
+                return None
             if step.slot:
                 d.answers.pop(step.slot, None)  # a skipped question keeps no earlier answer
             return "skip" if isinstance(step, Ask) else "pass_by"
@@ -494,14 +527,16 @@ class Engine:
             typed = getattr(step, "typed", None)  # e.g. "fri" at "when is it safe?"
             if inbound.choice is not None:
                 if inbound.choice not in offered:
-                    return self._explain(d, "words.old_question")
+                    self._explain(d, "words.old_question")
+                    return None
                 option = inbound.choice
             elif typed and option_number(inbound.text or "") is None and (hit := typed(d, said)):
                 option = hit
             else:
-                option = self._choose(d, step, offered, inbound.text or "", said)
-                if option is None:
+                chosen = self._choose(d, step, offered, inbound.text or "", said)
+                if chosen is None:
                     return None
+                option = chosen
             if step.slot:
                 d.answers[step.slot] = step.values.get(option, option) if step.values else option
             if step.on_pick:
@@ -509,14 +544,17 @@ class Engine:
             return option
         if isinstance(step, Ask) and step.parse is not None:
             if inbound.choice is not None:
-                return self._explain(d, "words.old_question")
+                self._explain(d, "words.old_question")
+                return None
             parsed = step.parse(d, inbound.text or "")
             if parsed.error:
-                return self._explain(d, parsed.error, parsed.error_params)
+                self._explain(d, parsed.error, parsed.error_params)
+                return None
             if step.slot:
                 d.answers[step.slot] = parsed.value
             return "answer"
-        return self._explain(d, "words.not_understood")
+        self._explain(d, "words.not_understood")
+        return None
 
     def _choose(
         self, d: Dialogue, step: Choice, offered: list[str], text: str, said: str

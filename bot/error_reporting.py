@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import sentry_sdk
 from sentry_sdk.integrations.logging import LoggingIntegration
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sentry_sdk.types import Event, Hint
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,8 @@ def init_error_reporting(settings: Settings, transport: Any = None) -> bool:
         include_local_variables=False,
         include_source_context=False,
         max_request_body_size="never",
-        before_send=scrub_event,
+        # Sentry's `Event` is a TypedDict over the plain dict the scrubber walks.
+        before_send=cast("Callable[[Event, Hint], Event | None]", scrub_event),
         before_breadcrumb=scrub_breadcrumb,
         traces_sample_rate=0.0,
         # Log records become neither events nor breadcrumbs: we report exceptions ourselves.

@@ -5,7 +5,7 @@ Command words must be the whole message (any case, stray spaces or
 punctuation). The words for a person's own request ("my request", "status",
 "cancel my call") may also carry a reference ("cancel FD-7KQ2"), for someone
 writing from a new number. A bare "cancel" on SMS never reaches the engine:
-it is the carrier's opt-out word (bot/channels/sms_keywords.py).
+it is the carrier's opt-out word (bot/channels/sms/keywords.py).
 Danger, crisis and the other signals are the safety screen's work
 (bot/safety), which reads every typed message before these.
 """

@@ -45,7 +45,7 @@ from bot.dashboard import windows as win
 from bot.settings import PROJECT_ROOT
 from bot.storage import binding
 from bot.storage.crypto import Vault
-from bot.storage.db import Database, utc
+from bot.storage.db import Database, rowcount, utc
 from bot.storage.models import CallbackRequest, OutboundMessage, Outbox, SmsOptOut
 from bot.storage.requests import OPEN_STATUSES
 
@@ -140,7 +140,7 @@ def enqueue(
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Outbox.id)
+        .returning(col(Outbox.id))
     )
     return result.scalar_one_or_none() is not None
 
@@ -148,9 +148,13 @@ def enqueue(
 def drop_pending(session: Session, request_id: int) -> int:
     """Delete a request's unsent rows in the caller's transaction (it was closed
     or cancelled, so what was queued for it is void); returns how many."""
-    return session.execute(
-        delete(Outbox).where(col(Outbox.request_id) == request_id).where(col(Outbox.status) == "pending")
-    ).rowcount
+    return rowcount(
+        session.execute(
+            delete(Outbox)
+            .where(col(Outbox.request_id) == request_id)
+            .where(col(Outbox.status) == "pending")
+        )
+    )
 
 
 def callback_hours(content_dir: Path) -> list[win.Window]:
@@ -185,9 +189,10 @@ def void_reason(
     return None
 
 
-def is_opted_out(session: Session, vault: Vault, number: str) -> bool:
-    """Whether an SMS number said STOP (or the carrier refuses it)."""
-    return session.get(SmsOptOut, vault.person_key("sms", number)) is not None
+def is_opted_out(session: Session, vault: Vault, number: str, key: str | None = None) -> bool:
+    """Whether an SMS number said STOP (or the carrier refuses it). `key`: the
+    number's person key when the caller has it already (computed once a message)."""
+    return session.get(SmsOptOut, key or vault.person_key("sms", number)) is not None
 
 
 @dataclass
@@ -332,7 +337,7 @@ def _defer(db: Database, row: Outbox, deferred: SendDeferred, now: datetime) -> 
     if row.attempts >= MAX_ATTEMPTS:
         _finish(db, row.id or 0, "failed", deferred.code, now)
         return
-    wait = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
+    wait: float = BACKOFF_SECONDS[min(row.attempts - 1, len(BACKOFF_SECONDS) - 1)]
     if deferred.retry_after is not None:
         wait = max(wait, deferred.retry_after)
     with db.session() as session:
@@ -360,16 +365,18 @@ def _record_opt_out(db: Database, vault: Vault, number: str, now: datetime) -> N
         session.commit()
 
 
-def record_opt_out(session: Session, vault: Vault, number: str, source: str, now: datetime) -> None:
+def record_opt_out(
+    session: Session, vault: Vault, number: str, source: str, now: datetime, key: str | None = None
+) -> None:
     """Remember that nothing may be sent to this number (idempotent)."""
-    key = vault.person_key("sms", number)
+    key = key or vault.person_key("sms", number)
     if session.get(SmsOptOut, key) is None:
         session.add(SmsOptOut(address_key=key, source=source, opted_out_at=now))
 
 
-def clear_opt_out(session: Session, vault: Vault, number: str) -> bool:
+def clear_opt_out(session: Session, vault: Vault, number: str, key: str | None = None) -> bool:
     """The number texted START, UNSTOP or YES: it may be texted again."""
-    found = session.get(SmsOptOut, vault.person_key("sms", number))
+    found = session.get(SmsOptOut, key or vault.person_key("sms", number))
     if found is None:
         return False
     session.delete(found)

@@ -104,7 +104,8 @@ def _gsm_tables() -> tuple[frozenset[str], frozenset[str]]:
     Read once from the codec, so per-message checks are set look-ups rather
     than the codec's character-by-character encoding.
     """
-    single, double = set(), set()
+    single: set[str] = set()
+    double: set[str] = set()
     for code in range(0x2200):  # GSM 03.38 has nothing above U+20AC
         ch = chr(code)
         try:

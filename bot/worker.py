@@ -67,7 +67,7 @@ from bot.outbox import FINISHED, SendCounts, Sender, callback_hours, run_sends
 from bot.settings import Settings, get_settings
 from bot.storage import binding
 from bot.storage.crypto import Vault
-from bot.storage.db import Database
+from bot.storage.db import Database, rowcount, table_of
 from bot.storage.floods import forget_quiet
 from bot.storage.keys import open_vault
 from bot.storage.models import (
@@ -97,15 +97,13 @@ T = TypeVar("T")
 
 def build_senders(settings: Settings) -> dict[str, Sender]:
     """A sender for each channel that has credentials; the rest stay off."""
+    from bot.channels.registry import channels
+
     senders: dict[str, Sender] = {}
-    if settings.sms_enabled:
-        from bot.channels.sms import SmsSender
-
-        senders["sms"] = SmsSender(settings)
-    if settings.telegram_enabled:
-        from bot.channels.telegram import TelegramSender
-
-        senders["telegram"] = TelegramSender(settings)
+    for parts in channels():
+        sender = parts.sender(settings)
+        if sender is not None:
+            senders[parts.name] = sender
     return senders
 
 
@@ -183,20 +181,25 @@ def _purge_requests(
     ids = list(
         session.execute(
             select(col(CallbackRequest.id)).where(
-                or_(col(CallbackRequest.created_at) < cutoff, col(CallbackRequest.retain_until) < now)
+                or_(
+                    col(CallbackRequest.created_at) < cutoff,
+                    col(CallbackRequest.retain_until) < now,
+                )
             )
         ).scalars()
     )
     for chunk in _chunks(ids):
         session.execute(delete(Outbox).where(col(Outbox.request_id).in_(chunk)))
         session.execute(delete(CallAttempt).where(col(CallAttempt.request_id).in_(chunk)))
-        counts.requests += session.execute(
-            delete(CallbackRequest).where(col(CallbackRequest.id).in_(chunk))
-        ).rowcount
+        counts.requests += rowcount(
+            session.execute(delete(CallbackRequest).where(col(CallbackRequest.id).in_(chunk)))
+        )
     known = select(col(CallbackRequest.id))
     session.execute(delete(CallAttempt).where(col(CallAttempt.request_id).not_in(known)))
     session.execute(
-        delete(Outbox).where(col(Outbox.request_id).is_not(None)).where(col(Outbox.request_id).not_in(known))
+        delete(Outbox)
+        .where(col(Outbox.request_id).is_not(None))
+        .where(col(Outbox.request_id).not_in(known))
     )
 
 
@@ -248,11 +251,13 @@ def _purge_outbox(
 ) -> None:
     """Outbox rows that can no longer go (finished or expired), after a while."""
     cutoff = now - timedelta(hours=settings.message_retention_hours)
-    counts.outbox = session.execute(
-        delete(Outbox)
-        .where(col(Outbox.created_at) < cutoff)
-        .where(or_(col(Outbox.status).in_(FINISHED), col(Outbox.expires_at) < now))
-    ).rowcount
+    counts.outbox = rowcount(
+        session.execute(
+            delete(Outbox)
+            .where(col(Outbox.created_at) < cutoff)
+            .where(or_(col(Outbox.status).in_(FINISHED), col(Outbox.expires_at) < now))
+        )
+    )
 
 
 def _purge_messages(
@@ -265,12 +270,12 @@ def _purge_messages(
 ) -> None:
     """Handled message ids (with sealed replies) and Telegram message ids."""
     cutoff = now - timedelta(hours=settings.message_retention_hours)
-    counts.messages = session.execute(
-        delete(HandledMessage).where(col(HandledMessage.handled_at) < cutoff)
-    ).rowcount
-    counts.telegram_ids = session.execute(
-        delete(TelegramMessage).where(col(TelegramMessage.sent_at) < cutoff)
-    ).rowcount
+    counts.messages = rowcount(
+        session.execute(delete(HandledMessage).where(col(HandledMessage.handled_at) < cutoff))
+    )
+    counts.telegram_ids = rowcount(
+        session.execute(delete(TelegramMessage).where(col(TelegramMessage.sent_at) < cutoff))
+    )
 
 
 def _purge_deliveries(
@@ -282,9 +287,9 @@ def _purge_deliveries(
     _pg: bool,
 ) -> None:
     cutoff = now - timedelta(days=settings.retention_days)
-    counts.deliveries = session.execute(
-        delete(OutboundMessage).where(col(OutboundMessage.created_at) < cutoff)
-    ).rowcount
+    counts.deliveries = rowcount(
+        session.execute(delete(OutboundMessage).where(col(OutboundMessage.created_at) < cutoff))
+    )
 
 
 def _wipe_idle_answers(
@@ -338,10 +343,12 @@ def _purge_conversations(
         query = query.with_for_update(skip_locked=True, of=Conversation)
     ids = list(session.execute(query).scalars())
     for chunk in _chunks(ids):
-        session.execute(delete(HandledMessage).where(col(HandledMessage.conversation_id).in_(chunk)))
-        counts.conversations_deleted += session.execute(
-            delete(Conversation).where(col(Conversation.id).in_(chunk))
-        ).rowcount
+        session.execute(
+            delete(HandledMessage).where(col(HandledMessage.conversation_id).in_(chunk))
+        )
+        counts.conversations_deleted += rowcount(
+            session.execute(delete(Conversation).where(col(Conversation.id).in_(chunk)))
+        )
 
 
 def _purge_stubs(
@@ -373,10 +380,12 @@ def _purge_stubs(
         query = query.with_for_update(skip_locked=True, of=Conversation)
     ids = list(session.execute(query).scalars())
     for chunk in _chunks(ids):
-        session.execute(delete(HandledMessage).where(col(HandledMessage.conversation_id).in_(chunk)))
-        counts.stubs += session.execute(
-            delete(Conversation).where(col(Conversation.id).in_(chunk))
-        ).rowcount
+        session.execute(
+            delete(HandledMessage).where(col(HandledMessage.conversation_id).in_(chunk))
+        )
+        counts.stubs += rowcount(
+            session.execute(delete(Conversation).where(col(Conversation.id).in_(chunk)))
+        )
 
 
 def _forget_sender_counts(
@@ -423,9 +432,9 @@ def _purge_audit(
 ) -> None:
     """A core DELETE on the table, past the ORM's append-only guard, which
     would refuse (and should, everywhere else)."""
-    table = AuditEvent.__table__
+    table = table_of(AuditEvent)
     cutoff = now - timedelta(days=settings.audit_retention_days)
-    counts.audit = session.execute(delete(table).where(table.c.at < cutoff)).rowcount
+    counts.audit = rowcount(session.execute(delete(table).where(table.c.at < cutoff)))
 
 
 def _release_claims(
@@ -453,16 +462,20 @@ def _forget_sign_ins(
 
 
 def finish_replies(engine: Engine | None) -> int:
-    """Telegram replies left unsent by a webhook; 0 when Telegram is off."""
+    """Replies left unsent by a channel's webhook (Telegram's); 0 when none is on."""
     if engine is None:
         return 0
-    from bot.channels.telegram import finish_unfinished
+    from bot.channels.registry import channels
 
-    try:
-        return asyncio.run(finish_unfinished(engine))
-    except Exception as fault:  # noqa: BLE001 - one failed round never stops the worker
-        log.error("finishing Telegram replies failed: %s", type(fault).__name__)
-        return 0
+    total = 0
+    for parts in channels():
+        if parts.finish is None:
+            continue
+        try:
+            total += asyncio.run(parts.finish(engine))
+        except Exception as fault:  # noqa: BLE001 - one failed round never stops the worker
+            log.error("finishing %s replies failed: %s", parts.name, type(fault).__name__)
+    return total
 
 
 def _now() -> datetime:
@@ -563,7 +576,7 @@ def build_worker(settings: Settings, clock: Callable[[], datetime] = _now) -> Wo
     )
     # Without the callback hours no "as soon as possible" request is inside its
     # safe times, so texts to people are held back (void), never sent blind.
-    hours = guarded("hours", lambda: callback_hours(settings.content_dir), [])
+    hours: list[win.Window] = guarded("hours", lambda: callback_hours(settings.content_dir), [])
     return Worker(db, vault, settings, build_senders(settings), replier, hours, clock)
 
 

@@ -4,13 +4,21 @@ to something that answers like Telegram and remembers every call.
 It keeps, per chat, every message id it saw (incoming ones the tests make with
 `incoming`, outgoing ones it gave to sendMessage) and which of them are still
 on the phone, so a test can prove that EXIT deleted all of them.
+
+It refuses what the real Bot API refuses, with the same error shape, so a
+test cannot pass on a call Telegram would reject: an unknown method (404 "Not
+Found"), a missing chat_id, empty text or text over 4096 characters, HTML that
+Telegram cannot parse for parse_mode=HTML, and deleteMessages with no ids or
+more than 100 (tests/test_fake_bot_api.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
+import re
 import socket
 import threading
 import time
@@ -44,6 +52,140 @@ JSON_FIELDS = {
     "entities",
     "link_preview_options",
 }
+
+
+# The Bot API's methods (https://core.telegram.org/bots/api); any other name is
+# answered 404 "Not Found", as Telegram does. Names are case-insensitive there.
+KNOWN_METHODS = {
+    name.lower()
+    for name in (
+        "getUpdates",
+        "setWebhook",
+        "deleteWebhook",
+        "getWebhookInfo",
+        "getMe",
+        "logOut",
+        "close",
+        "sendMessage",
+        "forwardMessage",
+        "forwardMessages",
+        "copyMessage",
+        "copyMessages",
+        "sendPhoto",
+        "sendAudio",
+        "sendDocument",
+        "sendVideo",
+        "sendAnimation",
+        "sendVoice",
+        "sendVideoNote",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendVenue",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "sendChatAction",
+        "setMessageReaction",
+        "getUserProfilePhotos",
+        "getFile",
+        "leaveChat",
+        "getChat",
+        "getChatAdministrators",
+        "getChatMemberCount",
+        "getChatMember",
+        "answerCallbackQuery",
+        "setMyCommands",
+        "deleteMyCommands",
+        "getMyCommands",
+        "setMyName",
+        "getMyName",
+        "setMyDescription",
+        "getMyDescription",
+        "setMyShortDescription",
+        "getMyShortDescription",
+        "setChatMenuButton",
+        "getChatMenuButton",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageMedia",
+        "editMessageReplyMarkup",
+        "stopPoll",
+        "deleteMessage",
+        "deleteMessages",
+    )
+}
+# Methods whose chat_id Telegram requires (editMessage* take inline_message_id instead).
+NEEDS_CHAT = {
+    name.lower()
+    for name in (
+        "sendMessage",
+        "sendChatAction",
+        "forwardMessage",
+        "copyMessage",
+        "leaveChat",
+        "getChat",
+        "deleteMessage",
+        "deleteMessages",
+        "editMessageText",
+        "editMessageReplyMarkup",
+    )
+}
+MAX_TEXT = 4096
+MAX_DELETE = 100
+# Telegram's HTML: these tags only, and &lt; &gt; &amp; &quot; or numeric entities.
+HTML_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
+    "a", "tg-emoji", "code", "pre", "blockquote",
+}  # fmt: skip
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[^<>]*)?)>")
+_ENTITY = re.compile(r"&(lt|gt|amp|quot|#[0-9]+|#x[0-9A-Fa-f]+);")
+
+
+def html_error(text: str) -> str | None:
+    """Why Telegram would refuse `text` as HTML, in its words, or None if it parses."""
+    stack: list[str] = []
+    at = 0
+    while at < len(text):
+        char = text[at]
+        if char == "<":
+            tag = _TAG.match(text, at)
+            offset = len(text[:at].encode("utf-8"))
+            if tag is None:
+                return f"Unsupported start tag at byte offset {offset}"
+            closing, name = tag.group(1) == "/", tag.group(2).lower()
+            if closing:
+                if not stack:
+                    return f"Unexpected end tag at byte offset {offset}"
+                if stack[-1] != name:
+                    return (
+                        f'Unmatched end tag at byte offset {offset}, expected "</{stack[-1]}>", '
+                        f'found "</{name}>"'
+                    )
+                stack.pop()
+            elif name not in HTML_TAGS:
+                return f'Unsupported start tag "{name}" at byte offset {offset}'
+            else:
+                stack.append(name)
+            at = tag.end()
+        elif char == "&":
+            if not _ENTITY.match(text, at):
+                offset = len(text[:at].encode("utf-8"))
+                return f"Character '&' is reserved and must be escaped at byte offset {offset}"
+            at += 1
+        elif char == ">":
+            return f"Character '>' is reserved and must be escaped at byte offset {at}"
+        else:
+            at += 1
+    if stack:
+        return f'Can\'t find end tag corresponding to start tag "{stack[-1]}"'
+    return None
+
+
+def visible_length(text: str, parse_mode: str | None) -> int:
+    """Characters after parsing entities, which is what Telegram's limit counts."""
+    if (parse_mode or "").upper() == "HTML":
+        text = html.unescape(_TAG.sub("", text))
+    return len(text)
 
 
 @dataclass
@@ -135,6 +277,32 @@ class FakeBotApi:
             self.updates.append(update)
 
     # ----- the Bot API methods ---------------------------------------------
+    def refuse(self, method: str, params: dict[str, Any]) -> None:
+        """Raise ApiError for a call the real Bot API would refuse."""
+        name = method.lower()
+        if name not in KNOWN_METHODS:
+            raise ApiError(404, "Not Found")
+        inline = name.startswith("edit") and params.get("inline_message_id")
+        if name in NEEDS_CHAT and params.get("chat_id") in (None, "") and not inline:
+            raise ApiError(400, "Bad Request: chat_id is empty")
+        if name in {"sendmessage", "editmessagetext"}:
+            text = params.get("text")
+            if not text or not str(text).strip():
+                raise ApiError(400, "Bad Request: message text is empty")
+            parse_mode = params.get("parse_mode")
+            if (parse_mode or "").upper() == "HTML":
+                problem = html_error(str(text))
+                if problem:
+                    raise ApiError(400, f"Bad Request: can't parse entities: {problem}")
+            if visible_length(str(text), parse_mode) > MAX_TEXT:
+                raise ApiError(400, "Bad Request: message is too long")
+        if name == "deletemessages":
+            ids = params.get("message_ids")
+            if not isinstance(ids, list) or not ids:
+                raise ApiError(400, "Bad Request: message identifiers are not specified")
+            if len(ids) > MAX_DELETE:
+                raise ApiError(400, "Bad Request: too many message identifiers specified")
+
     def answer(self, method: str, params: dict[str, Any]) -> Any:
         handler = getattr(self, f"_{method}", None)
         return True if handler is None else handler(params)
@@ -171,8 +339,6 @@ class FakeBotApi:
     def _deleteMessages(self, params: dict[str, Any]) -> bool:  # noqa: N802
         chat_id = int(params["chat_id"])
         ids = params["message_ids"]
-        if not 1 <= len(ids) <= 100:
-            raise ApiError(400, "Bad Request: too many message ids")
         with self._lock:
             self.alive[chat_id].difference_update(int(i) for i in ids)
         return True
@@ -230,6 +396,7 @@ def make_app(state: FakeBotApi) -> Starlette:
                 await asyncio.sleep(0.05)
             return JSONResponse({"ok": False, "error_code": 500, "description": "gone"}, 500)
         try:
+            state.refuse(method, params)
             result = state.answer(method, params)
         except ApiError as error:
             body = {"ok": False, "error_code": error.status, "description": error.description}

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 from twilio.request_validator import RequestValidator
 
-from bot.channels import sms
 from bot.channels.render import sms_text
+from bot.channels.sms import inbound as sms
 from bot.engine import Engine
 from bot.storage import binding
 from bot.storage.models import HandledMessage, OutboundMessage

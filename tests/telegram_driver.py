@@ -19,7 +19,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.channels.telegram import telegram_messages
+from bot.channels.telegram.render import telegram_messages
 from bot.engine import Engine
 from bot.storage import binding
 from bot.storage.models import HandledMessage

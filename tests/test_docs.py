@@ -11,7 +11,7 @@ LINK = re.compile(r"\]\(([^)#]+)\)|`(\.\./[^`]+)`")
 
 
 def test_every_relative_link_stays_inside_the_repository_and_exists() -> None:
-    documents = [PROJECT_ROOT / "README.md", *(PROJECT_ROOT / "docs").glob("*.md")]
+    documents = [PROJECT_ROOT / "README.md", *(PROJECT_ROOT / "docs").rglob("*.md")]
     documents += list((PROJECT_ROOT / "content").rglob("README.md"))
     for document in documents:
         for found in LINK.finditer(document.read_text(encoding="utf-8")):

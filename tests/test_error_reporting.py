@@ -68,7 +68,7 @@ def capture(sqlite_engine: Engine) -> Iterator[Capture]:
     sentry_sdk.get_global_scope().set_client(None)
 
 
-def _explode(inbound: Inbound) -> None:
+def _explode(inbound: Inbound, *_hooks: object) -> None:
     canary = SECRET_LOCAL  # noqa: F841 - a local variable that must not be sent
     raise ValueError(f"could not handle {inbound.text!r} from {inbound.address}")
 

@@ -623,7 +623,7 @@ def test_carrier_opt_out_words_are_not_the_bots_commands(chat: Chat) -> None:
     assert reference
     for word in ("STOP", "END", "QUIT", "UNSUBSCRIBE", "STOPALL"):
         assert chat.engine.words.command(word.lower()) is None
-    # A bare CANCEL never reaches the engine on SMS (bot/channels/sms_keywords.py);
+    # A bare CANCEL never reaches the engine on SMS (bot/channels/sms/keywords.py);
     # elsewhere, and with more words ("cancel my call"), it opens the code-word gate.
     assert chat.engine.words.command("cancel my call") == "my_request"
     options = chat.engine.content.entry("my_request.status").options

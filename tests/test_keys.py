@@ -38,7 +38,10 @@ def test_a_changed_secret_stops_the_app_and_the_worker(
 
 
 def test_the_command_line_says_why_it_refuses(
-    db_url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+    tmp_path: Path,
+    content: Content,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     clean(db_url)

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.channels import sms
+from bot.channels.sms import inbound as sms
 from bot.engine import Engine
 from bot.outbox import is_opted_out
 from bot.storage.models import SeenMessageId

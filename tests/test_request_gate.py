@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.channels import telegram
+from bot.channels.telegram import client as telegram
 from bot.dashboard.audit import events
 from bot.engine import Engine
 from bot.flows.safe_times import describe

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import LargeBinary, String, func, select, update
 from sqlmodel import SQLModel
 
-from bot.channels.telegram_wipe import remember
+from bot.channels.telegram.wipe import remember
 from bot.dashboard import audit
 from bot.engine import Engine
 from bot.notices import queue_text_before_call

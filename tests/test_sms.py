@@ -16,13 +16,14 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlmodel import Session
 
-from bot.channels import sms, sms_replies
 from bot.channels.render import sms_text
-from bot.channels.sms_keywords import OPT_IN_WORDS, OPT_OUT_WORDS
-from bot.channels.sms_replies import MAX_MESSAGE_CHARS, message_bodies
+from bot.channels.sms import inbound, setup, webhook
+from bot.channels.sms import render as sms_replies
+from bot.channels.sms.keywords import OPT_IN_WORDS, OPT_OUT_WORDS
+from bot.channels.sms.render import MAX_MESSAGE_CHARS, message_bodies
 from bot.engine import Engine
 from bot.outbox import is_opted_out
 from bot.storage.models import (
@@ -220,16 +221,16 @@ def test_a_long_answer_is_split_in_order_and_each_part_recorded(texting: Engine)
     one_long = message_bodies([Reply(key="k", sms="y" * 4000, rich="", locale="en")])
     assert [len(p) for p in one_long] == [1600, 1600, 800]
 
-    incoming = sms.TextIn(PERSON, new_sid(), "hi", 0)
-    now = sms.received_at()
-    answer = sms._render(texting, incoming, replies, now)
+    incoming = inbound.TextIn(PERSON, new_sid(), "hi", 0)
+    now = inbound.received_at()
+    answer = webhook._render(texting, incoming, replies, now)
     messages = twiml_messages(answer)
     assert [m.body for m in messages] == parts
     rows = deliveries(texting, incoming.message_sid)
     assert [r.in_reply_to for r in rows] == [incoming.message_sid] + [
         f"{incoming.message_sid}#{n}" for n in range(2, len(parts) + 1)
     ]
-    assert sms._render(texting, incoming, replies, now) == answer  # a retry: same rows
+    assert webhook._render(texting, incoming, replies, now) == answer  # a retry: same rows
     assert len(deliveries(texting, incoming.message_sid)) == len(parts)
 
 
@@ -451,12 +452,12 @@ def test_a_sender_not_in_e164_is_answered_and_not_taken_for_a_callable_number(
 ) -> None:
     chat = SmsChat(texting, address=sender)
     assert chat.keys("hi")[0] == "first_contact.greeting"
-    assert sms.is_phone_number(sender) is False
+    assert inbound.is_phone_number(sender) is False
 
 
 def test_e164_numbers_are_callable() -> None:
-    assert sms.is_phone_number("+447700900123") and sms.is_phone_number("+14155550100")
-    assert not sms.is_phone_number("+1") and not sms.is_phone_number("+abc")
+    assert inbound.is_phone_number("+447700900123") and inbound.is_phone_number("+14155550100")
+    assert not inbound.is_phone_number("+1") and not inbound.is_phone_number("+abc")
 
 
 # ----- delivery reports -------------------------------------------------------
@@ -549,11 +550,11 @@ def test_with_credentials_sms_is_on(texting: Engine, caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.INFO, logger="bot.web.app"):
         create_app(texting)
     assert "SMS channel on at /sms/inbound" in caplog.text
-    assert TOKEN not in caplog.text and BASE in sms.status_url(texting)
+    assert TOKEN not in caplog.text and BASE in webhook.status_url(texting)
 
 
 def test_on_without_a_public_address_says_every_request_will_be_refused(engine: Engine) -> None:
-    line = sms.startup_line(sms_engine(engine, public_base_url="").settings)
+    line = setup.startup_line(sms_engine(engine, public_base_url="").settings)
     assert line == "SMS channel on at /sms/inbound, but refusing every request: set PUBLIC_BASE_URL"
 
 
@@ -650,7 +651,7 @@ def test_two_deliveries_racing_to_record_one_reply_make_one_record(
 
     def record() -> None:
         results.append(
-            sms_replies.delivery_ids(texting.db, person, sid, ["Hello"], sms.received_at())
+            sms_replies.delivery_ids(texting.db, person, sid, ["Hello"], inbound.received_at())
         )
 
     threads = [threading.Thread(target=record) for _ in range(2)]
@@ -660,3 +661,58 @@ def test_two_deliveries_racing_to_record_one_reply_make_one_record(
         thread.join()
     assert len(deliveries(texting, sid)) == 1
     assert results[0] == results[1]
+
+
+# ----- one transaction per message (issue 15) ----------------------------------
+
+
+def _transactions_and_keys(
+    client: TestClient, texting: Engine, monkeypatch: pytest.MonkeyPatch, body: str, sid: str
+) -> tuple[list[str], int, list[str]]:
+    """The bodies answering one new text, the transactions it began, and the
+    channels its person keys were computed for."""
+    began: list[object] = []
+    keyed: list[str] = []
+    real_key = texting.vault.person_key
+
+    def counted_key(channel: str, address: str) -> str:
+        keyed.append(channel)
+        return real_key(channel, address)
+
+    def on_begin(connection: object) -> None:
+        began.append(connection)
+
+    monkeypatch.setattr(texting.vault, "person_key", counted_key)
+    event.listen(texting.db.engine, "begin", on_begin)
+    try:
+        response = text(client, body, sid=sid)
+    finally:
+        event.remove(texting.db.engine, "begin", on_begin)
+    return bodies(response), len(began), keyed
+
+
+def test_a_new_text_costs_one_transaction_and_one_person_key(
+    client: TestClient, texting: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The MessageSid's lookup, the opt-out check, the flood count, the turn, the
+    delivery records and the MessageSid's record share the turn's transaction."""
+    text(client, "hi")
+    sid = new_sid()
+    answer, transactions, keyed = _transactions_and_keys(client, texting, monkeypatch, "1", sid)
+    assert len(answer) == 1
+    assert transactions == 1
+    assert keyed == ["sms", "seen-message-id"]  # the person's, the MessageSid's: once each
+    [row] = deliveries(texting, sid)  # the delivery record, made in that transaction
+    assert row.status == "queued" and row.in_reply_to == sid
+    assert text(client, "1", sid=sid).text.count(f"reply={row.id}") == 1  # a retry: same row
+
+
+def test_stop_costs_one_transaction_too(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    texting = sms_engine(engine, twilio_handles_opt_out=False)
+    client = SmsChat(texting).client
+    sid = new_sid()
+    answer, transactions, keyed = _transactions_and_keys(client, texting, monkeypatch, "STOP", sid)
+    assert transactions == 1 and keyed == ["sms", "seen-message-id"]
+    assert answer == [notice_text(texting, "channels.opted_out")]
+    with Session(texting.db.engine) as session:
+        assert is_opted_out(session, texting.vault, PERSON)

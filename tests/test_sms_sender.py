@@ -20,7 +20,7 @@ from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
-from bot.channels.sms import SmsSender
+from bot.channels.sms.send import SmsSender
 from bot.engine import Engine
 from bot.outbox import SendCounts, enqueue, is_opted_out, record_opt_out, send_due
 from bot.storage.models import OutboundMessage, Outbox

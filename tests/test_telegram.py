@@ -19,15 +19,11 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from bot import cli
-from bot.channels import telegram
-from bot.channels.telegram import (
-    ChatRateLimiter,
-    TelegramSender,
-    make_bot,
-    send_reply,
-    telegram_messages,
-)
-from bot.channels.telegram_setup import poll, set_webhook
+from bot.channels.telegram import client as telegram
+from bot.channels.telegram.client import ChatRateLimiter, make_bot
+from bot.channels.telegram.render import telegram_messages
+from bot.channels.telegram.send import TelegramSender, send_reply
+from bot.channels.telegram.setup import poll, set_webhook
 from bot.engine import Engine
 from bot.outbox import SendDeferred, enqueue, send_due
 from bot.storage.db import utc

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels import telegram
+from bot.channels.telegram import client as telegram
 from bot.engine import Engine
 from tests import test_global_words, test_journeys
 from tests.fake_bot_api import FakeBotApi, FakeBotApiServer

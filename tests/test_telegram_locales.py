@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels import telegram
+from bot.channels.telegram import client as telegram
+from bot.channels.telegram.render import telegram_messages
 from bot.content.model import RTL_LOCALES, Content
 from bot.engine import Engine
 from tests.conftest import clean, make_settings, own_danger_examples
@@ -64,7 +65,7 @@ def test_a_whole_callback_request_in_another_language(chat: TelegramChat, locale
     # What Telegram received is the translation, intact (right-to-left too).
     fake: FakeBotApi = chat.fake
     sent = fake.called("sendMessage")[-1]["text"]
-    assert sent == telegram.telegram_messages(reply)[0][0]
+    assert sent == telegram_messages(reply)[0][0]
     english = chat.engine.content.text("callback.confirmed", "en", {"reference": "X"})
     assert chat.engine.content.text("callback.confirmed", locale, {"reference": "X"}) != english
 

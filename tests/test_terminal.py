@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from bot.channels.terminal import run_chat
+from bot.channels.terminal.chat import run_chat
 from bot.engine import Engine
 
 

@@ -1,4 +1,4 @@
-"""Our signature check agrees with the worked example in Twilio's documentation.
+"""Our signature check (bot/channels/sms/verify.py) against Twilio's documented example.
 
 Twilio's "Webhooks security" page signs a voice webhook for
 https://mycompany.com/myapp.php?foo=1&bar=2 with auth token 12345 and gives the
@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import logging
 from urllib.parse import urlencode
 
 import pytest
@@ -19,7 +20,7 @@ from fastapi import HTTPException
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
-from bot.channels.twilio_signature import SIGNATURE_HEADER, public_url, signed_form
+from bot.channels.sms.verify import MAX_BODY_BYTES, SIGNATURE_HEADER, public_url, signed_form
 from bot.settings import Settings
 
 AUTH_TOKEN = "12345"
@@ -118,3 +119,76 @@ def test_our_check_refuses_a_wrong_token() -> None:
     request = _request("/myapp.php?foo=1&bar=2", urlencode(PARAMS).encode(), EXPECTED)
     with pytest.raises(HTTPException):
         asyncio.run(signed_form(request, settings))
+
+
+def test_a_trailing_slash_on_the_public_address_is_ignored() -> None:
+    """PUBLIC_BASE_URL set as "https://mycompany.com/" must still match what Twilio signed."""
+    settings = Settings(public_base_url="https://mycompany.com/", twilio_auth_token=AUTH_TOKEN)
+    request = _request("/myapp.php?foo=1&bar=2", urlencode(PARAMS).encode(), EXPECTED)
+    assert public_url(settings, request) == URL
+    assert dict(asyncio.run(signed_form(request, settings))) == PARAMS
+
+
+def test_an_address_without_a_query_is_signed_without_a_question_mark() -> None:
+    url = "https://mycompany.com/sms/inbound"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, PARAMS)
+    request = _request("/sms/inbound", urlencode(PARAMS).encode(), signature)
+    assert public_url(_settings(), request) == url
+    assert dict(asyncio.run(signed_form(request, _settings()))) == PARAMS
+
+
+# ----- refusals: 403, with the reason (never the payload) in the log ---------------
+
+
+def _refusal(settings: Settings, request: Request, caplog: pytest.LogCaptureFixture) -> str:
+    caplog.clear()
+    with (
+        caplog.at_level(logging.WARNING, logger="bot.channels.sms.verify"),
+        pytest.raises(HTTPException) as refused,
+    ):
+        asyncio.run(signed_form(request, settings))
+    assert refused.value.status_code == 403
+    [record] = [r for r in caplog.records if r.name == "bot.channels.sms.verify"]
+    return record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(public_base_url="", twilio_auth_token=AUTH_TOKEN),
+        Settings(public_base_url="https://mycompany.com", twilio_auth_token=""),
+    ],
+)
+def test_without_address_or_token_everything_is_refused(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = _request("/myapp.php?foo=1&bar=2", urlencode(PARAMS).encode(), EXPECTED)
+    logged = _refusal(settings, request, caplog)
+    assert logged == "SMS webhook refused: PUBLIC_BASE_URL or TWILIO_AUTH_TOKEN is not set"
+
+
+def test_each_refusal_logs_its_reason_and_nothing_sent(caplog: pytest.LogCaptureFixture) -> None:
+    body = urlencode(PARAMS).encode()
+    cases = {
+        "no signature": _request("/myapp.php?foo=1&bar=2", body, ""),
+        "wrong signature": _request("/myapp.php?foo=1&bar=2", body, EXPECTED[::-1]),
+        "body too large": _request("/x", b"a=" + b"b" * MAX_BODY_BYTES, "sig"),
+    }
+    for reason, request in cases.items():
+        logged = _refusal(_settings(), request, caplog)
+        assert logged == f"SMS webhook refused: {reason}"
+        assert PARAMS["From"] not in logged and PARAMS["Digits"] not in logged
+
+
+def test_a_body_of_exactly_the_cap_is_read() -> None:
+    """The cap refuses what is larger than MAX_BODY_BYTES, not a body of that size."""
+    params = {**PARAMS, "Body": ""}
+    params["Body"] = "x" * (MAX_BODY_BYTES - len(urlencode(params)))
+    body = urlencode(params).encode()
+    assert len(body) == MAX_BODY_BYTES
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(URL, params)
+    request = _request("/myapp.php?foo=1&bar=2", body, signature)
+    assert dict(asyncio.run(signed_form(request, _settings()))) == params
+    too_big = _request("/myapp.php?foo=1&bar=2", body + b"x", signature)
+    with pytest.raises(HTTPException):
+        asyncio.run(signed_form(too_big, _settings()))

@@ -35,7 +35,7 @@ def load_catalogs(locales_dir: Path) -> dict[str, Catalog]:
         for message in read_catalog(po, locale):
             if not message.id or message.fuzzy or not message.string:
                 continue
-            if isinstance(message.id, tuple):
+            if not isinstance(message.id, str) or not isinstance(message.string, str):
                 continue  # plural forms: not used by the bot's content
             catalog[(message.context, message.id)] = message.string
         catalogs[locale] = catalog

@@ -271,7 +271,7 @@ class Checker:
             catalog = {(m.context, m.id): m for m in read_catalog(po, locale) if m.id}
             for context, english, entry, kind in messages:
                 message = catalog.get((context, english))
-                if message is None or not message.string:
+                if message is None or not isinstance(message.string, str) or not message.string:
                     self.add(entry, f"[{locale}] not translated: {context}")
                     continue
                 if message.fuzzy:

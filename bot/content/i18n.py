@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypedDict
 
 import yaml
 from babel.messages.frontend import CommandLineInterface
@@ -125,8 +126,7 @@ def fill(locales_dir: Path, translations: dict[str, dict[str, str]]) -> list[str
                     continue
                 message.string = str(text).strip()
                 message.flags.discard("fuzzy")
-                message.previous_id = ()
-                message.previous_context = None
+                message.previous_id = []
                 changed = True
             if changed:
                 with path.open("wb") as handle:
@@ -134,11 +134,20 @@ def fill(locales_dir: Path, translations: dict[str, dict[str, str]]) -> list[str
     return problems
 
 
-def status(settings: Settings) -> list[dict[str, object]]:
+class CatalogStatus(TypedDict):
+    locale: str
+    translated: int
+    total: int
+    fuzzy: int
+    missing: int
+    review: str
+
+
+def status(settings: Settings) -> list[CatalogStatus]:
     """Completeness of every catalog against the current template."""
     pot = read_catalog(settings.locales_dir / POT, "en")
     wanted = {(m.context, m.id) for m in pot if m.id}
-    rows = []
+    rows: list[CatalogStatus] = []
     for po in sorted(settings.locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         locale = po.parent.parent.name
         catalog = read_catalog(po, locale)
@@ -189,7 +198,7 @@ def run(action: str, settings: Settings, locale: str | None, path: str | None = 
         pybabel("compile", "-d", str(locales_dir), "--statistics")
     elif action == "status":
         for row in status(settings):
-            percent = 100 * int(row["translated"]) // max(1, int(row["total"]))
+            percent = 100 * row["translated"] // max(1, row["total"])
             print(
                 f"{row['locale']}: {percent}% ({row['translated']}/{row['total']}), "
                 f"fuzzy {row['fuzzy']}, missing {row['missing']}, {row['review']}"

@@ -17,6 +17,7 @@ from fastapi import Request
 
 from bot.dashboard import audit, sessions
 from bot.dashboard.auth import allowed
+from bot.storage.db import id_of
 from bot.storage.models import StaffUser
 
 if TYPE_CHECKING:  # the dashboard only uses the app's engine, never the flows behind it
@@ -90,7 +91,7 @@ def require(role: str, touch: bool = True) -> Callable[[Request], Awaitable[Staf
             if touch:
                 sessions.touch(db, found.row, now)
             db.commit()
-            return Staff(found.user, found.row.id, found.row.csrf_token)
+            return Staff(found.user, id_of(found.row), found.row.csrf_token)
 
     dependency.role = role  # type: ignore[attr-defined]  # read by the route x role test
     return dependency

@@ -20,6 +20,7 @@ from bot.dashboard import windows as win
 from bot.outbox import drop_pending
 from bot.storage import binding
 from bot.storage.crypto import Vault
+from bot.storage.db import id_of
 from bot.storage.models import CallAttempt, CallbackRequest, StaffUser
 
 KINDS = (
@@ -133,8 +134,8 @@ def record(
 
     notes = notes.strip()
     attempt = CallAttempt(
-        request_id=request.id,
-        user_id=user.id,
+        request_id=id_of(request),
+        user_id=id_of(user),
         kind=kind,
         outcome=outcome or None,
         call_back_at=when,
@@ -144,7 +145,7 @@ def record(
     session.add(attempt)
     if notes:  # sealed once the row has the id it is bound to
         session.flush()
-        attempt.notes_enc = vault.seal(notes, binding.attempt_notes(attempt.id))
+        attempt.notes_enc = vault.seal(notes, binding.attempt_notes(id_of(attempt)))
     audit.record(session, "attempt", now, user, reference=request.reference, detail=kind)
     if outcome:
         audit.record(session, "outcome", now, user, reference=request.reference, detail=outcome)
@@ -186,7 +187,7 @@ def history(
 ) -> list[Shown]:
     rows = session.execute(
         select(CallAttempt, col(StaffUser.name))
-        .join(StaffUser, StaffUser.id == CallAttempt.user_id)
+        .join(StaffUser, col(StaffUser.id) == col(CallAttempt.user_id))
         .where(col(CallAttempt.request_id) == request.id)
         .order_by(col(CallAttempt.created_at), col(CallAttempt.id))
     ).all()
@@ -204,4 +205,4 @@ def history(
 def _notes(vault: Vault, attempt: CallAttempt) -> str:
     if not attempt.notes_enc:
         return ""
-    return vault.open(attempt.notes_enc, binding.attempt_notes(attempt.id))
+    return vault.open(attempt.notes_enc, binding.attempt_notes(id_of(attempt)))

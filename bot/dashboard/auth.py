@@ -20,10 +20,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, delete, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.dashboard import audit
 from bot.settings import Settings
+from bot.storage.db import rowcount, table_of
 from bot.storage.models import LoginThrottle, StaffSession, StaffUser
 
 ROLES = ("handler", "supervisor")
@@ -50,7 +51,7 @@ def add_user(session: Session, name: str, role: str, password: str, now: datetim
         raise AccountError("role must be handler or supervisor")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
-    if session.execute(select(StaffUser.id).where(StaffUser.name == name)).first():
+    if session.execute(select(col(StaffUser.id)).where(col(StaffUser.name) == name)).first():
         raise AccountError(f"there is already a user called {name}")
     user = StaffUser(
         name=name, role=role, password_hash=HASHER.hash(password), active=True, created_at=now
@@ -62,7 +63,9 @@ def add_user(session: Session, name: str, role: str, password: str, now: datetim
 
 def end_sessions(session: Session, user: StaffUser, now: datetime) -> None:
     for row in session.execute(
-        select(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+        select(StaffSession).where(
+            col(StaffSession.user_id) == user.id, col(StaffSession.ended_at).is_(None)
+        )
     ).scalars():
         row.ended_at = now
         session.add(row)
@@ -71,7 +74,7 @@ def end_sessions(session: Session, user: StaffUser, now: datetime) -> None:
 def disable_user(session: Session, name: str, now: datetime) -> bool:
     """Disable an account and end its sessions at once."""
     user = session.execute(
-        select(StaffUser).where(StaffUser.name == normal_name(name))
+        select(StaffUser).where(col(StaffUser.name) == normal_name(name))
     ).scalar_one_or_none()
     if user is None:
         return False
@@ -95,13 +98,13 @@ def listing(session: Session, settings: Settings, now: datetime) -> list[Listed]
     since = now - timedelta(minutes=settings.login_lockout_minutes)
     throttled = set(
         session.execute(
-            select(LoginThrottle.account).where(
-                LoginThrottle.window_start >= since,
-                LoginThrottle.attempts > settings.login_max_failures,
+            select(col(LoginThrottle.account)).where(
+                col(LoginThrottle.window_start) >= since,
+                col(LoginThrottle.attempts) > settings.login_max_failures,
             )
         ).scalars()
     )
-    users = session.execute(select(StaffUser).order_by(StaffUser.name)).scalars()
+    users = session.execute(select(StaffUser).order_by(col(StaffUser.name))).scalars()
     return [
         Listed(u.name, u.role, u.active, u.totp_enc is not None, u.name in throttled) for u in users
     ]
@@ -120,7 +123,7 @@ def _upsert(session: Session) -> Any:
 def _bump(session: Session, account: str, address: str, now: datetime, since: datetime) -> int:
     """Count one attempt for (account, address) in a single atomic statement and
     return the count in the current window (a stale window starts again at 1)."""
-    table = LoginThrottle.__table__
+    table = table_of(LoginThrottle)
     stale = table.c.window_start < literal(since, table.c.window_start.type)
     fresh = literal(now, table.c.window_start.type)
     statement = (
@@ -154,7 +157,7 @@ def succeeded(session: Session, name: str, address: str) -> None:
     """A whole sign-in succeeded: this pair starts again, and the address's count
     gives back every try of this pair (a person mistyping, then getting in), so an
     office behind one address is never refused for signing in often."""
-    table = LoginThrottle.__table__
+    table = table_of(LoginThrottle)
     used = session.execute(
         delete(table)
         .where(table.c.account == name, table.c.address == address)
@@ -171,8 +174,8 @@ def succeeded(session: Session, name: str, address: str) -> None:
 
 def unlock(session: Session, name: str) -> int:
     """Forget every throttle on an account (`frontdoor users unlock`)."""
-    table = LoginThrottle.__table__
-    return session.execute(delete(table).where(table.c.account == normal_name(name))).rowcount
+    table = table_of(LoginThrottle)
+    return rowcount(session.execute(delete(table).where(table.c.account == normal_name(name))))
 
 
 def check_login(
@@ -188,7 +191,9 @@ def check_login(
     if not allowed_now:
         audit.record(session, "login_locked", now, user_name=name or "-")
         return LoginResult(None, "locked")
-    user = session.execute(select(StaffUser).where(StaffUser.name == name)).scalar_one_or_none()
+    user = session.execute(
+        select(StaffUser).where(col(StaffUser.name) == name)
+    ).scalar_one_or_none()
     good = False
     try:
         good = HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
@@ -207,7 +212,7 @@ def check_login(
 
 def find_user(session: Session, name: str) -> StaffUser | None:
     return session.execute(
-        select(StaffUser).where(StaffUser.name == normal_name(name))
+        select(StaffUser).where(col(StaffUser.name) == normal_name(name))
     ).scalar_one_or_none()
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 from bot.dashboard import audit
 from bot.dashboard import queue as q
 from bot.dashboard import windows as win
+from bot.storage.db import id_of, rowcount
 from bot.storage.models import CallbackRequest, StaffUser
 
 
@@ -37,7 +38,7 @@ def claim(session: Session, request_id: int, user: StaffUser, now: datetime) -> 
     reference = session.execute(
         select(col(CallbackRequest.reference)).where(col(CallbackRequest.id) == request_id)
     ).scalar_one_or_none()
-    got = result.rowcount == 1
+    got = rowcount(result) == 1
     audit.record(session, "claim" if got else "claim_lost", now, user, reference=reference)
     return got
 
@@ -52,7 +53,7 @@ def take_next(
 ) -> str | None:
     """Claim the most urgent request that is safe to call now; its reference, or None."""
     for row in q.open_rows(session, hours, now, urgent_priority, filters):
-        if row.callable_now and claim(session, row.request.id, user, now):
+        if row.callable_now and claim(session, id_of(row.request), user, now):
             return row.request.reference
     return None
 
@@ -65,7 +66,7 @@ def release(session: Session, request: CallbackRequest, user: StaffUser, now: da
         .values(status="open", claimed_by=None, claimed_at=None, claim_active_at=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 1:
+    if rowcount(result) == 1:
         audit.record(session, "release", now, user, reference=request.reference)
         return True
     return False
@@ -87,7 +88,8 @@ def release_idle(session: Session, now: datetime, minutes: int) -> int:
     stale = list(
         session.execute(
             select(col(CallbackRequest.id), col(CallbackRequest.reference)).where(
-                col(CallbackRequest.status) == "claimed", col(CallbackRequest.claim_active_at) < cutoff
+                col(CallbackRequest.status) == "claimed",
+                col(CallbackRequest.claim_active_at) < cutoff,
             )
         )
     )
@@ -103,7 +105,7 @@ def release_idle(session: Session, now: datetime, minutes: int) -> int:
             .values(status="open", claimed_by=None, claimed_at=None, claim_active_at=None)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        if rowcount(result) == 1:
             released += 1
             audit.record(session, "release_idle", now, reference=reference)
     return released

@@ -109,9 +109,9 @@ def choices(session: Session) -> dict[str, list[str]]:
     """Values present in open requests, for the filter menus."""
     found: dict[str, set[str]] = {"area": set(), "route": set(), "language": set()}
     for area, route, language in session.execute(
-        select(col(CallbackRequest.area), col(CallbackRequest.route), col(CallbackRequest.language)).where(
-            col(CallbackRequest.status).in_(("open", "claimed"))
-        )
+        select(
+            col(CallbackRequest.area), col(CallbackRequest.route), col(CallbackRequest.language)
+        ).where(col(CallbackRequest.status).in_(("open", "claimed")))
     ):
         if area:
             found["area"].add(area)

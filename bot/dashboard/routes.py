@@ -24,6 +24,7 @@ from bot.dashboard import windows as win
 from bot.dashboard.access import BadCsrf, Forbidden, NotSignedIn, Staff
 from bot.notices import queue_text_before_call
 from bot.storage import binding
+from bot.storage.db import id_of
 from bot.storage.models import CallAttempt, CallbackRequest, StaffSession, StaffUser
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
@@ -154,7 +155,7 @@ def _queue_context(
     hours = _hours(request)
     claims.release_idle(db, now, engine.settings.claim_release_minutes)
     rows = q.open_rows(db, hours, now, engine.settings.urgent_priority, filters)
-    mine = q.claimed_by(db, staff.user.id, hours, now, engine.settings.urgent_priority)
+    mine = q.claimed_by(db, id_of(staff.user), hours, now, engine.settings.urgent_priority)
     shown = present.fingerprint(
         [
             (
@@ -367,11 +368,13 @@ def claim(request: Request, reference: str, staff: Handler) -> Response:
         found = _find(db, reference)
         if found is None:
             return _missing(request, staff)
-        got = claims.claim(db, found.id, staff.user, now)
+        got = claims.claim(db, id_of(found), staff.user, now)
         db.commit()
         if got:
             return RedirectResponse(f"/dashboard/requests/{found.reference}", status_code=303)
         found = _find(db, reference)
+        if found is None:
+            return _missing(request, staff)
         context = _request_context(request, db, staff, found)
         db.commit()
     context["problem"] = "taken" if found.status == "claimed" else "not_open"
@@ -455,6 +458,8 @@ def record_attempt(
                 f"/dashboard/requests/{found.reference}?recorded={kind}{extra}", status_code=303
             )
         found = _find(db, reference)
+        if found is None:
+            return _missing(request, staff)
         context = _request_context(request, db, staff, found)
         db.commit()
     context.update(

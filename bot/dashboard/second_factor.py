@@ -19,12 +19,13 @@ from datetime import datetime
 import pyotp
 import segno
 from sqlalchemy import delete, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.dashboard.auth import HASHER
 from bot.settings import Settings
 from bot.storage import binding
 from bot.storage.crypto import Vault
+from bot.storage.db import id_of, rowcount
 from bot.storage.models import StaffPending, StaffRecoveryCode, StaffUser
 
 ISSUER = "Front Door"
@@ -91,19 +92,23 @@ def step_of(secret: str, code: str, now: datetime) -> int | None:
 
 def _claim_step(session: Session, user: StaffUser, step: int) -> bool:
     """Take `step` as used, once: True only for the first caller with a later step."""
-    done = session.execute(
-        update(StaffUser)
-        .where(
-            StaffUser.id == user.id,
-            or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step),
+    done = rowcount(
+        session.execute(
+            update(StaffUser)
+            .where(
+                col(StaffUser.id) == user.id,
+                or_(col(StaffUser.totp_last_step).is_(None), col(StaffUser.totp_last_step) < step),
+            )
+            .values(totp_last_step=step)
         )
-        .values(totp_last_step=step)
-    ).rowcount
+    )
     return done == 1
 
 
 def secret_of(vault: Vault, user: StaffUser) -> str:
-    return vault.open(user.totp_enc, binding.staff_totp(user.id))
+    if user.totp_enc is None:
+        raise ValueError("this account has no second factor enrolled")
+    return vault.open(user.totp_enc, binding.staff_totp(id_of(user)))
 
 
 def accept_code(
@@ -130,7 +135,7 @@ def use_recovery_code(session: Session, user: StaffUser, code: str, now: datetim
         return False
     rows = session.execute(
         select(StaffRecoveryCode).where(
-            StaffRecoveryCode.user_id == user.id, StaffRecoveryCode.used_at.is_(None)
+            col(StaffRecoveryCode.user_id) == user.id, col(StaffRecoveryCode.used_at).is_(None)
         )
     ).scalars()
     for row in list(rows):
@@ -138,11 +143,15 @@ def use_recovery_code(session: Session, user: StaffUser, code: str, now: datetim
             HASHER.verify(row.code_hash, given)
         except Exception:  # noqa: BLE001 - argon2 raises one of several on a mismatch
             continue
-        spent = session.execute(
-            update(StaffRecoveryCode)
-            .where(StaffRecoveryCode.id == row.id, StaffRecoveryCode.used_at.is_(None))
-            .values(used_at=now)
-        ).rowcount
+        spent = rowcount(
+            session.execute(
+                update(StaffRecoveryCode)
+                .where(
+                    col(StaffRecoveryCode.id) == row.id, col(StaffRecoveryCode.used_at).is_(None)
+                )
+                .values(used_at=now)
+            )
+        )
         return spent == 1
     return False
 
@@ -150,8 +159,9 @@ def use_recovery_code(session: Session, user: StaffUser, code: str, now: datetim
 def recovery_left(session: Session, user: StaffUser) -> int:
     return len(
         session.execute(
-            select(StaffRecoveryCode.id).where(
-                StaffRecoveryCode.user_id == user.id, StaffRecoveryCode.used_at.is_(None)
+            select(col(StaffRecoveryCode.id)).where(
+                col(StaffRecoveryCode.user_id) == user.id,
+                col(StaffRecoveryCode.used_at).is_(None),
             )
         ).all()
     )
@@ -159,18 +169,18 @@ def recovery_left(session: Session, user: StaffUser) -> int:
 
 def new_recovery_codes(session: Session, user: StaffUser) -> list[str]:
     """Ten fresh codes (shown once); any earlier codes stop working."""
-    session.execute(delete(StaffRecoveryCode).where(StaffRecoveryCode.user_id == user.id))
+    session.execute(delete(StaffRecoveryCode).where(col(StaffRecoveryCode.user_id) == user.id))
     codes = []
     for _ in range(RECOVERY_CODES):
         plain = "".join(secrets.choice(_ALPHABET) for _ in range(10))
-        session.add(StaffRecoveryCode(user_id=user.id, code_hash=HASHER.hash(plain)))
+        session.add(StaffRecoveryCode(user_id=id_of(user), code_hash=HASHER.hash(plain)))
         codes.append(f"{plain[:5]}-{plain[5:]}")
     return codes
 
 
 def install(session: Session, vault: Vault, user: StaffUser, secret: str) -> list[str]:
     """Make `secret` the account's factor and give it new recovery codes."""
-    user.totp_enc = vault.seal(secret, binding.staff_totp(user.id))
+    user.totp_enc = vault.seal(secret, binding.staff_totp(id_of(user)))
     user.totp_last_step = None
     user.needs_enrolment = False
     session.add(user)
@@ -190,8 +200,8 @@ def reset(session: Session, user: StaffUser) -> None:
     user.totp_last_step = None
     user.needs_enrolment = True
     session.add(user)
-    session.execute(delete(StaffRecoveryCode).where(StaffRecoveryCode.user_id == user.id))
-    session.execute(delete(StaffPending).where(StaffPending.user_id == user.id))
+    session.execute(delete(StaffRecoveryCode).where(col(StaffRecoveryCode.user_id) == user.id))
+    session.execute(delete(StaffPending).where(col(StaffPending.user_id) == user.id))
 
 
 def pending_secret(vault: Vault, row: StaffPending) -> str:

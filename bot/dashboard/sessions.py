@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from bot.storage.db import utc
+from bot.storage.db import id_of, rowcount, utc
 from bot.storage.models import (
     LoginFailure,
     LoginThrottle,
@@ -49,7 +49,7 @@ def start(session: Session, user: StaffUser, now: datetime) -> str:
     session.add(
         StaffSession(
             token_hash=_hash(token),
-            user_id=user.id,
+            user_id=id_of(user),
             csrf_token=new_token(),
             created_at=now,
             last_seen=now,
@@ -72,7 +72,7 @@ def lookup(session: Session, token: str | None, now: datetime, idle_minutes: int
     if not token:
         return Found(None, None)
     row = session.execute(
-        select(StaffSession).where(StaffSession.token_hash == _hash(token))
+        select(StaffSession).where(col(StaffSession.token_hash) == _hash(token))
     ).scalar_one_or_none()
     if row is None or row.ended_at is not None:
         return Found(None, None)
@@ -98,13 +98,15 @@ def end(session: Session, row: StaffSession, now: datetime) -> None:
 
 
 def csrf_ok(expected: str | None, given: str | None) -> bool:
-    return bool(expected and given) and hmac.compare_digest(expected, given)
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(expected, given)
 
 
 def start_pending(session: Session, user: StaffUser, now: datetime) -> tuple[str, StaffPending]:
     """A half-signed-in browser: the password was right, the second factor is next."""
     token = new_token()
-    row = StaffPending(token_hash=_hash(token), user_id=user.id, created_at=now)
+    row = StaffPending(token_hash=_hash(token), user_id=id_of(user), created_at=now)
     session.add(row)
     session.flush()
     return token, row
@@ -117,7 +119,7 @@ def find_pending(
     if not token:
         return None
     row = session.execute(
-        select(StaffPending).where(StaffPending.token_hash == _hash(token))
+        select(StaffPending).where(col(StaffPending.token_hash) == _hash(token))
     ).scalar_one_or_none()
     if row is None:
         return None
@@ -133,25 +135,31 @@ def forget_stale(session: Session, now: datetime, idle_minutes: int, lockout_min
     """Delete sessions that can no longer be used, half-sign-ins that lapsed and
     throttles whose window has passed (the worker runs this), so no table grows
     without end."""
-    dead = session.execute(
-        delete(StaffSession).where(
-            or_(
-                StaffSession.ended_at.is_not(None),
-                StaffSession.last_seen < now - timedelta(minutes=idle_minutes),
+    dead = rowcount(
+        session.execute(
+            delete(StaffSession).where(
+                or_(
+                    col(StaffSession.ended_at).is_not(None),
+                    col(StaffSession.last_seen) < now - timedelta(minutes=idle_minutes),
+                )
             )
         )
-    ).rowcount
-    lapsed = session.execute(
-        delete(StaffPending).where(
-            StaffPending.created_at < now - timedelta(minutes=PENDING_MINUTES)
+    )
+    lapsed = rowcount(
+        session.execute(
+            delete(StaffPending).where(
+                col(StaffPending.created_at) < now - timedelta(minutes=PENDING_MINUTES)
+            )
         )
-    ).rowcount
-    old = session.execute(
-        delete(LoginThrottle).where(
-            LoginThrottle.window_start < now - timedelta(minutes=lockout_minutes)
+    )
+    old = rowcount(
+        session.execute(
+            delete(LoginThrottle).where(
+                col(LoginThrottle.window_start) < now - timedelta(minutes=lockout_minutes)
+            )
         )
-    ).rowcount
+    )
     session.execute(
-        delete(LoginFailure).where(LoginFailure.at < now - timedelta(minutes=lockout_minutes))
+        delete(LoginFailure).where(col(LoginFailure.at) < now - timedelta(minutes=lockout_minutes))
     )
     return dead + lapsed + old

@@ -170,7 +170,7 @@ def days_and_time(
         for token in tokens:
             if token in lookup or (len(token) >= 4 and _close_day(token, lookup) is not None):
                 day = lookup.get(token, _close_day(token, lookup))
-                if day not in found:
+                if day is not None and day not in found:
                     found.append(day)
             elif token in parts:
                 span = parts[token]

@@ -20,17 +20,21 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from transitions import EventData, Machine
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from transitions.core import StateIdentifier
+
     from bot.dialogue import Dialogue
 
 Predicate = Callable[["Dialogue"], bool]
 Params = Callable[["Dialogue"], dict[str, Any]]
+# Where an answer leads: one state, or the first (condition, state) whose condition holds.
+Route = str | list[tuple[Predicate | None, str]]
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class Step:
 @dataclass
 class Choice(Step):
     # option id -> target; a list of (predicate, target) picks the first that holds
-    routes: dict[str, str | list[tuple[Predicate | None, str]]] = field(default_factory=dict)
+    routes: dict[str, Route] = field(default_factory=dict)
     shown: Callable[[Dialogue], list[str]] | None = None  # which options to offer
     labels: Callable[[Dialogue], dict[str, str]] | None = None  # labels made at run time
     on_pick: Callable[[Dialogue, str], None] | None = None  # side effect of a pick
@@ -100,9 +104,11 @@ class LeanMachine(Machine):
     handling the message. Nothing here uses those helpers.
     """
 
-    def add_model(self, model: Any, initial: str | None = None) -> None:
+    def add_model(self, model: Any, initial: StateIdentifier | None = None) -> None:
         model.trigger = partial(self._get_trigger, model)
-        self.set_state(initial or self.initial, model=model)
+        state = initial or self.initial
+        assert state is not None, "every flow's machine has an initial state"
+        self.set_state(state, model=model)
         self.models.append(model)
 
 
@@ -232,7 +238,7 @@ class Flow:
             model.trigger(trigger)
 
     def _on_enter(self, event: EventData) -> None:
-        self._arrive(event.model, self.steps[event.state.name])
+        self._arrive(_bound(event), self.steps[event.state.name])
 
     def _arrive(self, model: Bound, step: Step) -> None:
         dialogue = model.dialogue
@@ -248,7 +254,7 @@ class Flow:
             step.after_prompt(dialogue)
 
     def _on_handoff(self, event: EventData) -> None:
-        event.model.dialogue.handoff = event.state.name
+        _bound(event).dialogue.handoff = event.state.name
 
 
 class Bound:
@@ -266,4 +272,9 @@ def _maybe(predicate: Predicate | None) -> list[Callable[[EventData], bool]]:
 
 
 def _when(predicate: Predicate) -> Callable[[EventData], bool]:
-    return lambda event: bool(predicate(event.model.dialogue))
+    return lambda event: bool(predicate(_bound(event).dialogue))
+
+
+def _bound(event: EventData) -> Bound:
+    """The model a Machine event carries: always a `Bound` here."""
+    return cast(Bound, event.model)

@@ -112,9 +112,8 @@ def _count(content: Content, steps: dict[str, Step]):  # noqa: ANN202
     """The consent's {count}: the questions that apply to this person's route."""
 
     def params(d: Dialogue) -> dict[str, Any]:
-        practical = sum(
-            1 for name in PRACTICAL if steps[name].applies is None or steps[name].applies(d)
-        )
+        tests = [steps[name].applies for name in PRACTICAL]
+        practical = sum(1 for applies in tests if applies is None or applies(d))
         count = 2 + triage.count(content, d) + 1 + practical  # number, time, triage, "more"
         return {"count": count, "days": d.facts.retention_days}
 
@@ -232,6 +231,11 @@ def build(content: Content) -> Flow:
     hours = Hours(content.data.get("service", {}))
     areas = content.data.get("areas", {}).get("areas", {})
     save = _save(content)
+
+    def back_at_summary(d: Dialogue) -> None:
+        _done_editing(d)
+        save(d)
+
     asked = triage.questions(content)
     first_triage = asked[0][0] if asked else "more"
     steps: list[Step] = [
@@ -484,7 +488,7 @@ def build(content: Content) -> Flow:
                 "looks_right": [(_has_reference, "confirmed"), (None, "consent")],
                 "change": "change",
             },
-            on_arrive=lambda d: (_done_editing(d), save(d)),
+            on_arrive=back_at_summary,
             on_pick=_complete(content),
             params=_summary_params(content, areas),
         ),

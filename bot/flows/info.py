@@ -8,7 +8,7 @@ prove every topic is reachable and none is a dead end.
 from __future__ import annotations
 
 from bot.content.model import Content
-from bot.flows.base import Choice, Flow
+from bot.flows.base import Choice, Flow, Route, Step
 
 NAME = "info"
 
@@ -27,9 +27,9 @@ def info_keys(content: Content) -> list[str]:
 
 
 def build(content: Content) -> Flow:
-    steps = []
+    steps: list[Step] = []
     for key in info_keys(content):
         entry = content.entry(key)
-        routes = {o.id: target(o.goto or "menu") for o in entry.options}
+        routes: dict[str, Route] = {o.id: target(o.goto or "menu") for o in entry.options}
         steps.append(Choice(key, key, routes=routes))
     return Flow(NAME, steps, initial="menus.me" if "menus.me" in content else None)

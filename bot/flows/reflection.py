@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bot.content.model import Content
 from bot.dialogue import Dialogue
-from bot.flows.base import Choice, Flow
+from bot.flows.base import Choice, Flow, Route
 
 
 def _any_yes(d: Dialogue) -> bool:
@@ -33,7 +33,7 @@ def build(content: Content) -> Flow:
     steps: list = []
     for index, name in enumerate(questions):
         last = index == len(questions) - 1
-        onwards = (
+        onwards: Route = (
             [(_any_yes, "result_some"), (None, "result_none")] if last else questions[index + 1]
         )
         steps.append(

@@ -139,11 +139,12 @@ def time_steps(content: Content, hours: Hours, then: str, section: str = "") -> 
         chosen, span = got
         d.answers["asap"] = False
         windows = []
-        for day in chosen if span else []:
-            start, end = hours.open[day]
-            start, end = max(start, span[0]), min(end, span[1])
-            if start < end:
-                windows.append({"day": DAY_CODES[day], "start": start, "end": end})
+        if span is not None:
+            for day in chosen:
+                start, end = hours.open[day]
+                start, end = max(start, span[0]), min(end, span[1])
+                if start < end:
+                    windows.append({"day": DAY_CODES[day], "start": start, "end": end})
         if not windows:
             d.answers["_days"], d.answers["_typed"] = chosen, "days"
             return "choose"

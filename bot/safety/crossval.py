@@ -38,9 +38,9 @@ def cross_validate(screen: SafetyScreen, messages: list[Labelled]) -> Report:
         for key, tally in report.recall.items():
             merged.recall[key].found += tally.found
             merged.recall[key].total += tally.total
-        for key, tally in report.alarms.items():
-            merged.alarms[key].found += tally.found
-            merged.alarms[key].total += tally.total
+        for signal, tally in report.alarms.items():
+            merged.alarms[signal].found += tally.found
+            merged.alarms[signal].total += tally.total
         merged.misses.extend(report.misses)
         merged.false.extend(report.false)
     return merged

@@ -430,8 +430,8 @@ class PatternSet:
         for index in range(end, min(end + self.after_window, len(tokens))):
             if tokens[index].norm in self.negations_after:
                 # "maar raha hai nahi ruk raha": the negation is the next verb's
-                following = tokens[index + 1 : index + 2]
-                return not any(t.key in self.reversers for t in following)
+                next_word = tokens[index + 1 : index + 2]
+                return not any(t.key in self.reversers for t in next_word)
         if self.negated_forms is not None:
             # a word the phrase reached by its stem or a prefix, in its negative
             # form ("oldur*" in "oldurmeyecegim"); a negative form the phrase

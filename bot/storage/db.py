@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol, cast
 
-from sqlalchemy import event, select
+from sqlalchemy import Table, event, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlmodel import Session, col, create_engine
+from sqlmodel import Session, SQLModel, col, create_engine
 
 from bot.storage.models import Conversation
 
@@ -91,6 +92,28 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched. SQLModel types `Session.execute` as a plain
+    `Result`; for these statements it is a `CursorResult`, which counts them."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def id_of(row: _Stored) -> int:
+    """A stored row's key. SQLModel types it optional, as it is before the first flush."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id until it is stored")
+    return row.id
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A model's table, typed (SQLModel does not declare `__table__`)."""
+    return cast(Table, inspect(model).local_table)
 
 
 def utc(dt: datetime) -> datetime:

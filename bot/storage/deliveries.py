@@ -96,7 +96,7 @@ def claim_unfinished(
 
 
 def hold(db: Database, channel: str, provider_id: str, now: datetime) -> None:
-    """A sender still working on a turn (bot/channels/telegram_sending) renews its
+    """A sender still working on a turn (bot/channels/telegram/background.py) renews its
     claim, so the worker leaves the turn alone until the claim runs out."""
     with db.session() as session:
         session.execute(

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from bot.storage.db import Database, utc
+from bot.storage.db import Database, rowcount, utc
 from bot.storage.models import SenderCount
 
 Admission = Literal["ok", "notice", "quiet"]
@@ -28,28 +28,36 @@ FORGET_AFTER = timedelta(hours=1)  # a sender quiet this long loses their row
 def admit(db: Database, person_key: str, now: datetime, cap: int, window: timedelta) -> Admission:
     """Count one message. "ok": under the cap; "notice": the first over it (tell
     them once); "quiet": over it and already told."""
-    insert = pg_insert if db.is_postgres else sqlite_insert
     with db.session() as session:
-        session.execute(
-            insert(SenderCount)
-            .values(person_key=person_key, window_start=now, count=0)
-            .on_conflict_do_nothing(index_elements=["person_key"])
-        )
-        query = select(SenderCount).where(col(SenderCount.person_key) == person_key)
-        if db.is_postgres:
-            query = query.with_for_update()
-        row = session.execute(query).scalar_one()
-        if now - utc(row.window_start) >= window:
-            row.window_start, row.count = now, 0
-        row.count += 1
-        verdict: Admission = "ok"
-        if row.count > cap:
-            told = row.noticed_at is not None and now - utc(row.noticed_at) < NOTICE_EVERY
-            verdict = "quiet" if told else "notice"
-            if verdict == "notice":
-                row.noticed_at = now
-        session.add(row)
+        verdict = admit_in(session, db.is_postgres, person_key, now, cap, window)
         session.commit()
+    return verdict
+
+
+def admit_in(
+    session: Session, is_postgres: bool, person_key: str, now: datetime, cap: int, window: timedelta
+) -> Admission:
+    """`admit` inside a transaction already open (a channel's turn hook)."""
+    insert = pg_insert if is_postgres else sqlite_insert
+    session.execute(
+        insert(SenderCount)
+        .values(person_key=person_key, window_start=now, count=0)
+        .on_conflict_do_nothing(index_elements=["person_key"])
+    )
+    query = select(SenderCount).where(col(SenderCount.person_key) == person_key)
+    if is_postgres:
+        query = query.with_for_update()
+    row = session.execute(query).scalar_one()
+    if now - utc(row.window_start) >= window:
+        row.window_start, row.count = now, 0
+    row.count += 1
+    verdict: Admission = "ok"
+    if row.count > cap:
+        told = row.noticed_at is not None and now - utc(row.noticed_at) < NOTICE_EVERY
+        verdict = "quiet" if told else "notice"
+        if verdict == "notice":
+            row.noticed_at = now
+    session.add(row)
     return verdict
 
 
@@ -57,4 +65,4 @@ def forget_quiet(session: Session, now: datetime, window: timedelta) -> int:
     """Delete the rows of senders quiet for an hour past their window."""
     cutoff = now - FORGET_AFTER - window
     result = session.execute(delete(SenderCount).where(col(SenderCount.window_start) < cutoff))
-    return int(result.rowcount or 0)
+    return int(rowcount(result) or 0)

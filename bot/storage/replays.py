@@ -17,13 +17,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from bot.storage.crypto import Vault
-from bot.storage.db import Database, utc
+from bot.storage.db import Database, rowcount, utc
 from bot.storage.models import HandledMessage, SeenMessageId
 
 KIND = "seen-message-id"  # keeps these hashes apart from person keys
 
 
-def _key(vault: Vault, channel: str, provider_id: str) -> str:
+def message_key(vault: Vault, channel: str, provider_id: str) -> str:
+    """The keyed hash an id is remembered by."""
     return vault.person_key(KIND, f"{channel}:{provider_id}")
 
 
@@ -38,39 +39,60 @@ class Seen:
 def seen_before(db: Database, vault: Vault, channel: str, provider_id: str) -> Seen | None:
     """None for an id never handled (or handled over 30 days ago)."""
     with db.session() as session:
-        seen = session.execute(
-            select(col(SeenMessageId.seen_at)).where(
-                col(SeenMessageId.key) == _key(vault, channel, provider_id)
-            )
-        ).scalar_one_or_none()
-        cached = (
-            seen is not None
-            and session.execute(
-                select(
-                    exists()
-                    .where(col(HandledMessage.channel) == channel)
-                    .where(col(HandledMessage.provider_id) == provider_id)
-                )
-            ).scalar_one()
-        )
+        found = seen_in(session, vault, channel, provider_id)
         session.commit()
+    return found
+
+
+def seen_in(
+    session: Session, vault: Vault, channel: str, provider_id: str, key: str | None = None
+) -> Seen | None:
+    """`seen_before` inside a transaction already open (a channel's turn hook);
+    `key`: the id's keyed hash when the caller has it already."""
+    key = key or message_key(vault, channel, provider_id)
+    seen = session.execute(
+        select(col(SeenMessageId.seen_at)).where(col(SeenMessageId.key) == key)
+    ).scalar_one_or_none()
+    cached = (
+        seen is not None
+        and session.execute(
+            select(
+                exists()
+                .where(col(HandledMessage.channel) == channel)
+                .where(col(HandledMessage.provider_id) == provider_id)
+            )
+        ).scalar_one()
+    )
     return None if seen is None else Seen(utc(seen), bool(cached))
 
 
 def record_seen(db: Database, vault: Vault, channel: str, provider_id: str, now: datetime) -> None:
     """Remember that an id was handled (once; a retry changes nothing)."""
-    insert = pg_insert if db.is_postgres else sqlite_insert
     with db.session() as session:
-        session.execute(
-            insert(SeenMessageId)
-            .values(key=_key(vault, channel, provider_id), seen_at=now)
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
+        record_seen_in(session, db.is_postgres, vault, channel, provider_id, now)
         session.commit()
+
+
+def record_seen_in(
+    session: Session,
+    is_postgres: bool,
+    vault: Vault,
+    channel: str,
+    provider_id: str,
+    now: datetime,
+    key: str | None = None,
+) -> None:
+    """`record_seen` inside a transaction already open (a channel's turn hook)."""
+    insert = pg_insert if is_postgres else sqlite_insert
+    session.execute(
+        insert(SeenMessageId)
+        .values(key=key or message_key(vault, channel, provider_id), seen_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
 
 
 def forget_old(session: Session, now: datetime, days: int) -> int:
     """Delete records older than `days`."""
     cutoff = now - timedelta(days=days)
     result = session.execute(delete(SeenMessageId).where(col(SeenMessageId.seen_at) < cutoff))
-    return int(result.rowcount or 0)
+    return int(rowcount(result) or 0)

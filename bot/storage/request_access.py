@@ -26,7 +26,7 @@ from sqlmodel import Session, col
 
 from bot.storage import binding
 from bot.storage.crypto import Vault
-from bot.storage.db import utc
+from bot.storage.db import rowcount, utc
 from bot.storage.models import CallbackRequest, CodeWordLock
 from bot.storage.requests import OPEN_STATUSES, forget_request_data
 from bot.text import normalise
@@ -131,7 +131,7 @@ class RequestAccess:
         if lock is not None and lock.locked_until and utc(lock.locked_until) > self.now:
             return Attempt("locked")
         request = self._by_reference(reference) if reference else self._own()
-        if self._matches(request, word):
+        if self._matches(request, word) and request is not None:  # always checks both
             if lock is not None:
                 self.session.delete(lock)
             return Attempt("opened", request.reference)
@@ -205,4 +205,4 @@ def forget_stale_locks(session: Session, now: datetime, lock: timedelta) -> int:
         .where(col(CodeWordLock.counted_since) < now - lock)
         .where(col(CodeWordLock.locked_until).is_(None) | (col(CodeWordLock.locked_until) < now))
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(rowcount(result) or 0)

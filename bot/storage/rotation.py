@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from bot.storage.binding import SEALED, SealedColumn
 from bot.storage.crypto import Unreadable, Vault, key_id_of
-from bot.storage.db import Database
+from bot.storage.db import Database, rowcount, table_of
 from bot.storage.keys import lookup_key, retire
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def rotate(db: Database, vault: Vault, batch: int = BATCH) -> Rotation:
 def _rotate_column(
     db: Database, vault: Vault, sealed: SealedColumn, batch: int, result: Rotation
 ) -> None:
-    table = sealed.model.__table__
+    table = table_of(sealed.model)
     column, key = table.c[sealed.column], table.c["id"]
     wanted = [key, column, *(table.c[name] for name in sealed.identity if name != "id")]
     after = 0
@@ -97,7 +97,7 @@ def _reseal(
     session: Session, vault: Vault, sealed: SealedColumn, row: Row[Any], result: Rotation
 ) -> None:
     """One row, on its own: a failure here never stops the others."""
-    table = sealed.model.__table__
+    table = table_of(sealed.model)
     blob = bytes(row._mapping[sealed.column])  # noqa: SLF001 - SQLAlchemy's public API
     if key_id_of(blob) == vault.current:
         result.current[sealed.name] += 1
@@ -114,7 +114,7 @@ def _reseal(
         .where(table.c[sealed.column] == blob)  # unchanged since it was read
         .values({sealed.column: vault.seal_bytes(plain, context)})
     )
-    if written.rowcount == 1:
+    if rowcount(written) == 1:
         result.resealed[sealed.name] += 1
     else:
         result.changed[sealed.name] += 1
@@ -124,7 +124,7 @@ def census(db: Database) -> dict[str, Counter[str]]:
     """Per sealed column, how many values each key id (or "legacy") holds."""
     found: dict[str, Counter[str]] = {}
     for sealed in SEALED:
-        column = sealed.model.__table__.c[sealed.column]
+        column = table_of(sealed.model).c[sealed.column]
         counts: Counter[str] = Counter()
         with db.session() as session:
             for (blob,) in session.execute(select(column).where(column.is_not(None))):

@@ -12,20 +12,22 @@ import html
 import logging
 import traceback
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TypedDict
 
 from babel.core import negotiate_locale
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.channels import simulator, sms, telegram
+from bot.channels.registry import channels
+from bot.channels.simulator.setup import simulator_enabled
 from bot.content.model import Content, load_content
 from bot.dashboard.routes import install as install_dashboard
 from bot.engine import Engine
@@ -58,14 +60,6 @@ def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "unavailable"}, status_code=503)
 
 
-def simulator_enabled(settings: Settings) -> bool:
-    """The simulator writes real conversations, so production never exposes it
-    (production refuses to start with SIMULATOR on: bot/production.py)."""
-    if settings.frontdoor_env == "production":
-        return False
-    return settings.simulator is not False
-
-
 def create_app(engine: Engine | None = None) -> FastAPI:
     """Build the app; without an engine, one is made from the environment at start-up."""
     settings = engine.settings if engine is not None else get_settings()
@@ -79,7 +73,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         if getattr(app.state, "engine", None) is None:
             built = app.state.engine = Engine(settings=settings)
         try:
-            async with telegram.lifespan(app, settings):
+            async with AsyncExitStack() as stack:
+                for parts in channels():
+                    await stack.enter_async_context(parts.lifespan(app, settings))
                 yield
         finally:
             if built is not None:
@@ -99,21 +95,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(health)
     app.include_router(metrics.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    if telegram.webhook_ready(settings):
-        app.include_router(telegram.router)
     install_dashboard(app)
-
-    log.info(sms.startup_line(settings))
-    if settings.sms_enabled:
-        app.include_router(sms.router)
-
-    if simulator_enabled(settings):
-        app.include_router(simulator.router)
-
-        @app.get("/", include_in_schema=False)
-        def index() -> RedirectResponse:
-            return RedirectResponse("/simulator", status_code=307)
-
+    for parts in channels():  # bot/channels/registry.py: adding a channel touches only that
+        if parts.startup_line is not None:
+            log.info(parts.startup_line(settings))
+        parts.mount(app, settings)
     return app
 
 
@@ -227,7 +213,12 @@ def serve(host: str = "127.0.0.1", port: int | None = None) -> None:
     )
 
 
-def proxy_options(settings: Settings) -> dict[str, object]:
+class ProxyOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
     """Believe X-Forwarded-For (the client address sign-in throttles count) only
     from the proxies listed in FORWARDED_ALLOW_IPS (README, "Behind a proxy")."""
     return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}

@@ -18,13 +18,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, insert, select, update
 from sqlmodel import col
 
 from bot.dashboard.queue import PRACTICE_CHANNEL
-from bot.storage.db import Database
+from bot.storage.db import Database, table_of
 from bot.storage.models import CallbackRequest, OutboundMessage, Outbox, PurgeTotal
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def count_message(channel: str, outcome: str) -> None:
 def record_purged(db: Database, counts: dict[str, int], now: datetime) -> None:
     """Add one purge round's counts to the running totals the web app reports
     (the purge runs in the worker). Kinds are PurgeCounts' field names."""
-    table = PurgeTotal.__table__
+    table = table_of(PurgeTotal)
     with db.engine.begin() as connection:
         for kind, rows in counts.items():
             if rows <= 0:
@@ -75,7 +75,7 @@ class DatabaseCollector(Collector):
     def __init__(self, db: Database, urgent_priority: int) -> None:
         self.db, self.urgent_priority = db, urgent_priority
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[Metric]:
         try:
             figures = self._read()
         except Exception as error:  # noqa: BLE001 - a scrape never breaks the app
@@ -93,25 +93,25 @@ class DatabaseCollector(Collector):
     def _read(self) -> list[tuple[str, str, Any]]:
         request, box, sent = CallbackRequest, Outbox, OutboundMessage
         waiting = (
-            request.status.in_(WAITING),
-            request.complete.is_(True),
-            request.channel != PRACTICE_CHANNEL,  # simulator requests are practice
+            col(request.status).in_(WAITING),
+            col(request.complete).is_(True),
+            col(request.channel) != PRACTICE_CHANNEL,  # simulator requests are practice
         )
         with self.db.engine.connect() as connection:
             urgent = connection.execute(
-                select(func.count()).where(*waiting, request.priority >= self.urgent_priority)
+                select(func.count()).where(*waiting, col(request.priority) >= self.urgent_priority)
             ).scalar_one()
             all_waiting = connection.execute(select(func.count()).where(*waiting)).scalar_one()
             oldest = connection.execute(select(func.min(request.created_at)).where(*waiting))
             oldest_at = oldest.scalar_one()
             pending = connection.execute(
-                select(func.count()).where(box.status == "pending")
+                select(func.count()).where(col(box.status) == "pending")
             ).scalar_one()
             failed = connection.execute(
-                select(func.count()).where(box.status == "failed")
+                select(func.count()).where(col(box.status) == "failed")
             ).scalar_one()
             replies_failed = connection.execute(
-                select(func.count()).where(sent.status.in_(FAILED_DELIVERY))
+                select(func.count()).where(col(sent.status).in_(FAILED_DELIVERY))
             ).scalar_one()
             purged = connection.execute(select(col(PurgeTotal.kind), col(PurgeTotal.total))).all()
         wait = 0.0

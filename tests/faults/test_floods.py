@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from bot.channels import sms
 from bot.channels.render import sms_text
+from bot.channels.sms import inbound as sms
 from bot.engine import Engine
 from bot.storage.models import (
     CallbackRequest,
@@ -187,7 +187,7 @@ def fake() -> Iterator[FakeBotApi]:
 def test_a_flooding_telegram_chat_is_told_once_and_danger_still_answered(
     engine: Engine, tmp_path: Path, fake: FakeBotApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.channels import telegram
+    from bot.channels.telegram import client as telegram
 
     monkeypatch.setattr(telegram, "PER_CHAT_RATE", 1000.0)  # the fake never rate-limits here
     tg = telegram_engine(engine, tmp_path, fake, sender_max_messages=CAP)

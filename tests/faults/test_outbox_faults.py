@@ -30,7 +30,7 @@ from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
-from bot.channels.sms import SmsSender
+from bot.channels.sms.send import SmsSender
 from bot.content.model import Content
 from bot.engine import Engine
 from bot.outbox import SendCounts, callback_hours, send_due

@@ -21,8 +21,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.channels import telegram
-from bot.channels.telegram import finish_unfinished, telegram_messages
+from bot.channels.telegram import client as telegram
+from bot.channels.telegram.render import telegram_messages
+from bot.channels.telegram.send import finish_unfinished
 from bot.engine import Engine
 from bot.storage.models import HandledMessage
 from tests.dashboard_support import free_port

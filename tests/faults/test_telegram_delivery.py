@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.channels.telegram import finish_unfinished
+from bot.channels.telegram.send import finish_unfinished
 from bot.engine import Engine
 from tests.dashboard_support import free_port
 from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotApiServer

@@ -43,7 +43,7 @@ class ChatRateLimiter(AIORateLimiter):
         self._per_chat, self._burst = PER_CHAT_RATE, PER_CHAT_BURST
         self._chats: dict[int, AsyncLimiter] = {}
 
-    async def process_request(  # type: ignore[override]
+    async def process_request(
         self,
         callback: Any,
         args: Any,

@@ -36,7 +36,7 @@ from bot.channels.telegram.inbound import (
     COMMANDS,
     JOINED,
 )
-from bot.channels.telegram.send import remember_sent, send_with_retries, deliver_now, send_reply
+from bot.channels.telegram.send import deliver_now, remember_sent, send_reply, send_with_retries
 from bot.channels.telegram.wipe import remember, wipe
 from bot.engine import Engine
 from bot.types import Inbound, Reply

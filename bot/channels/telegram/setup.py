@@ -5,6 +5,7 @@ set-webhook tells Telegram where to deliver updates (PUBLIC_BASE_URL +
 kinds the bot handles, and fills the command menu in every shipped language.
 poll is for a laptop without a public address: it removes the webhook and
 fetches updates itself, through the same handlers as the webhook.
+PARTS is the channel's place in the app and the worker (bot/channels/registry.py).
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ import logging
 import signal
 from collections.abc import Callable
 
+from fastapi import FastAPI
 from telegram import BotCommand
 from telegram.error import TelegramError
 
+from bot.channels.registry import ChannelParts
+from bot.channels.telegram import webhook
 from bot.channels.telegram.client import build_application, make_bot
 from bot.channels.telegram.handlers import TelegramChannel
 from bot.channels.telegram.inbound import ALLOWED_UPDATES, MENU_COMMANDS, WEBHOOK_PATH
 from bot.content.model import Content
 from bot.engine import Engine
+from bot.outbox import Sender
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,3 +110,32 @@ def run_poll(engine: Engine) -> int:
         return await poll(engine, stop)
 
     return asyncio.run(main())
+
+
+def mount(app: FastAPI, settings: Settings) -> None:
+    """The webhook, only with a token and its secret (the lifespan says which)."""
+    if webhook.webhook_ready(settings):
+        app.include_router(webhook.router)
+
+
+def sender(settings: Settings) -> Sender | None:
+    """Staff notices and texts a person agreed to, when a token is set."""
+    if not settings.telegram_enabled:
+        return None
+    from bot.channels.telegram.send import TelegramSender
+
+    return TelegramSender(settings)
+
+
+async def finish(engine: Engine) -> int:
+    """Replies a webhook left unsent; none while Telegram is off."""
+    if not engine.settings.telegram_enabled:
+        return 0
+    from bot.channels.telegram.send import finish_unfinished
+
+    return await finish_unfinished(engine)
+
+
+PARTS = ChannelParts(
+    name="telegram", mount=mount, lifespan=webhook.lifespan, sender=sender, finish=finish
+)

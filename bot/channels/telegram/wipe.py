@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
@@ -41,7 +42,7 @@ def remember(db: Database, person_key: str, message_ids: Iterable[int], now: dat
             insert(TelegramMessage)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["person_key", "message_id"])
-            .returning(TelegramMessage.id)
+            .returning(col(TelegramMessage.id))
         )
         added = len(result.all())
         session.commit()
@@ -51,7 +52,9 @@ def remember(db: Database, person_key: str, message_ids: Iterable[int], now: dat
 def remembered(db: Database, person_key: str) -> list[int]:
     with db.session() as session:
         ids = session.execute(
-            select(TelegramMessage.message_id).where(TelegramMessage.person_key == person_key)
+            select(col(TelegramMessage.message_id)).where(
+                col(TelegramMessage.person_key) == person_key
+            )
         ).scalars()
         found = sorted(set(ids))
         session.commit()
@@ -64,8 +67,8 @@ def forget(db: Database, person_key: str, message_ids: Iterable[int]) -> None:
         for start in range(0, len(ids), 500):
             session.execute(
                 delete(TelegramMessage)
-                .where(TelegramMessage.person_key == person_key)
-                .where(TelegramMessage.message_id.in_(ids[start : start + 500]))
+                .where(col(TelegramMessage.person_key) == person_key)
+                .where(col(TelegramMessage.message_id).in_(ids[start : start + 500]))
             )
         session.commit()
 

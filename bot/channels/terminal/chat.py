@@ -8,7 +8,6 @@ input, so tests and scripts can drive it.
 
 from __future__ import annotations
 
-import html
 import secrets
 import sys
 import uuid
@@ -16,11 +15,11 @@ from typing import TextIO
 
 from sqlalchemy import inspect
 
-from bot.channels.render import rich_html, sms_text
+from bot.channels.render import sms_text
+from bot.channels.terminal.inbound import choice_for
+from bot.channels.terminal.render import telegram_text
 from bot.engine import Engine
-from bot.types import Inbound, Option, Reply
-
-BOLD_ON, BOLD_OFF = "\033[1m", "\033[0m"
+from bot.types import Inbound, Option
 
 
 def _is_tty(stream: TextIO) -> bool:
@@ -28,25 +27,6 @@ def _is_tty(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
-
-
-def telegram_text(reply: Reply, ansi: bool) -> str:
-    """The rich text with bold as ANSI (or plain), then the options as buttons."""
-    on, off = (BOLD_ON, BOLD_OFF) if ansi else ("", "")
-    marked = rich_html(reply).replace("<b>", on).replace("</b>", off)
-    text = html.unescape(marked)
-    if reply.options:
-        buttons = " ".join(f"[{n} {o.label}]" for n, o in enumerate(reply.options, 1))
-        text = f"{text}\n{buttons}"
-    return text
-
-
-def _choice_for(line: str, options: tuple[Option, ...]) -> str | None:
-    """A bare number within the last buttons is a button press, as on Telegram."""
-    said = line.strip()
-    if said.isascii() and said.isdigit() and 1 <= int(said) <= len(options):
-        return options[int(said) - 1].id
-    return None
 
 
 def _database_ready(engine: Engine) -> bool:
@@ -89,7 +69,7 @@ def run_chat(
             if not line:
                 break
             text = line.rstrip("\r\n")
-            choice = _choice_for(text, last_options) if style == "telegram" else None
+            choice = choice_for(text, last_options) if style == "telegram" else None
             replies = engine.handle(
                 Inbound(
                     channel="terminal",

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlmodel import Session, col
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.render import sms_text, split_to_fit
@@ -29,6 +30,8 @@ REPLY_GAP = "\n\n"
 # Characters XML 1.0 cannot carry at all; content never has them, but a
 # TwiML answer must parse whatever happens.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+TWIML = "text/xml"  # the media type of every answer to Twilio
 
 
 def message_bodies(replies: Sequence[Reply], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
@@ -58,40 +61,52 @@ def delivery_ids(
     (SQLite runs one write transaction at a time; PostgreSQL takes a lock on
     the message id, so two deliveries of one text never make two records.)
     """
-    names = [message_sid] + [f"{message_sid}#{n}" for n in range(2, len(bodies) + 1)]
     with db.session() as session:
-        if db.is_postgres:  # a retry racing the first delivery waits for its records
-            session.execute(select(func.pg_advisory_xact_lock(func.hashtext(message_sid))))
-        found = {
-            row.in_reply_to: row
-            for row in session.execute(
-                select(OutboundMessage)
-                .where(OutboundMessage.channel == "sms")
-                .where(OutboundMessage.person_key == person_key)
-                .where(OutboundMessage.in_reply_to.in_(names))
-            ).scalars()
-        }
-        rows = []
-        for name, body in zip(names, bodies, strict=True):
-            row = found.get(name)
-            if row is None:
-                encoding, segments = sms_segments(body)
-                row = OutboundMessage(
-                    channel="sms",
-                    person_key=person_key,
-                    in_reply_to=name,
-                    segments=segments,
-                    encoding=encoding,
-                    status="queued",
-                    created_at=now,
-                    updated_at=now,
-                )
-                session.add(row)
-            rows.append(row)
-        session.flush()
-        ids = [row.id for row in rows if row.id is not None]
+        ids = delivery_ids_in(session, db.is_postgres, person_key, message_sid, bodies, now)
         session.commit()
     return ids
+
+
+def delivery_ids_in(
+    session: Session,
+    is_postgres: bool,
+    person_key: str,
+    message_sid: str,
+    bodies: list[str],
+    now: datetime,
+) -> list[int]:
+    """`delivery_ids` inside a transaction already open (the turn's own)."""
+    names = [message_sid] + [f"{message_sid}#{n}" for n in range(2, len(bodies) + 1)]
+    if is_postgres:  # a retry racing the first delivery waits for its records
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(message_sid))))
+    found = {
+        row.in_reply_to: row
+        for row in session.execute(
+            select(OutboundMessage)
+            .where(col(OutboundMessage.channel) == "sms")
+            .where(col(OutboundMessage.person_key) == person_key)
+            .where(col(OutboundMessage.in_reply_to).in_(names))
+        ).scalars()
+    }
+    rows = []
+    for name, body in zip(names, bodies, strict=True):
+        row = found.get(name)
+        if row is None:
+            encoding, segments = sms_segments(body)
+            row = OutboundMessage(
+                channel="sms",
+                person_key=person_key,
+                in_reply_to=name,
+                segments=segments,
+                encoding=encoding,
+                status="queued",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+        rows.append(row)
+    session.flush()
+    return [row.id for row in rows if row.id is not None]
 
 
 def twiml(bodies: list[str], ids: list[int], status_url: str) -> str:

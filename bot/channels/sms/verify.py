@@ -15,7 +15,7 @@ import logging
 from urllib.parse import parse_qsl
 
 from fastapi import HTTPException, Request
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from twilio.request_validator import RequestValidator
 
 from bot.settings import Settings
@@ -73,7 +73,8 @@ async def signed_form(request: Request, settings: Settings) -> FormData:
         )
     except (UnicodeDecodeError, ValueError):
         raise _forbidden("form is not UTF-8") from None
-    form = FormData(pairs)
+    fields: list[tuple[str, str | UploadFile]] = list(pairs)
+    form = FormData(fields)
     validator = RequestValidator(settings.twilio_auth_token)
     if not validator.validate(public_url(settings, request), form, signature):
         raise _forbidden("wrong signature")

@@ -16,43 +16,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ConfigDict, Field
 
-from bot.channels.render import rich_html, sms_text
+from bot.channels.simulator.inbound import SimulatorMessage
+from bot.channels.simulator.render import reply_json
 from bot.engine import Engine
-from bot.types import Inbound, Reply
+from bot.types import Inbound
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "web" / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
-ID_PATTERN = r"^[A-Za-z0-9_-]+$"
-OPTION_PATTERN = r"^[A-Za-z0-9_.:-]+$"
-
 router = APIRouter(prefix="/simulator", tags=["simulator"])
-
-
-class SimulatorMessage(BaseModel):
-    """What the page posts: typed text, or the id of a pressed button."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    session: str = Field(min_length=8, max_length=64, pattern=ID_PATTERN)
-    text: str | None = Field(default=None, max_length=10_000)
-    choice: str | None = Field(default=None, min_length=1, max_length=64, pattern=OPTION_PATTERN)
-    # session + ":" + message_id must fit the 128-character provider id column.
-    message_id: str | None = Field(default=None, min_length=1, max_length=63, pattern=ID_PATTERN)
-
-
-def reply_json(reply: Reply) -> dict[str, Any]:
-    """One reply as both media render it, so the page never re-implements rendering."""
-    return {
-        "key": reply.key,
-        "sms": sms_text(reply),
-        "html": rich_html(reply),
-        "options": [{"id": o.id, "label": o.label} for o in reply.options],
-        "direction": reply.direction,
-        "action": reply.action,
-    }
 
 
 def _engine(request: Request) -> Engine:
