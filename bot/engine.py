@@ -7,7 +7,9 @@ the words that work everywhere (EXIT, then the inactivity timeout, then MY
 REQUEST to the code-word gate, MENU, BACK, HELP, LANGUAGE), otherwise hand the message to the
 current flow's Machine, follow any hand-over to another flow, and store the
 new state with the answer under the provider's message id. A repeated id
-rolls back and returns the stored answer, so retries change nothing.
+rolls back and returns the stored answer, so retries change nothing. A
+channel's `TurnHooks` do its own storage work (opt-outs, flood counts,
+delivery records) in that same transaction, without the engine knowing it.
 """
 
 from __future__ import annotations

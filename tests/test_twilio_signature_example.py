@@ -42,7 +42,12 @@ def _by_hand(url: str, params: dict[str, str]) -> str:
     return base64.b64encode(digest).decode()
 
 
-def _request(path_and_query: str, body: bytes, signature: str) -> Request:
+def _request(
+    path_and_query: str,
+    body: bytes,
+    signature: str | None,
+    content_type: bytes | None = b"application/x-www-form-urlencoded",
+) -> Request:
     path, _, query = path_and_query.partition("?")
     sent = False
 
@@ -60,9 +65,9 @@ def _request(path_and_query: str, body: bytes, signature: str) -> Request:
         "raw_path": path.encode(),
         "query_string": query.encode(),
         "headers": [
-            (b"content-type", b"application/x-www-form-urlencoded"),
+            *([(b"content-type", content_type)] if content_type is not None else []),
             (b"content-length", str(len(body)).encode()),
-            (SIGNATURE_HEADER.lower().encode(), signature.encode()),
+            *([(SIGNATURE_HEADER.lower().encode(), signature.encode())] if signature else []),
         ],
         "server": ("internal.local", 8000),
         "scheme": "http",
@@ -170,7 +175,7 @@ def test_without_address_or_token_everything_is_refused(
 def test_each_refusal_logs_its_reason_and_nothing_sent(caplog: pytest.LogCaptureFixture) -> None:
     body = urlencode(PARAMS).encode()
     cases = {
-        "no signature": _request("/myapp.php?foo=1&bar=2", body, ""),
+        "no signature": _request("/myapp.php?foo=1&bar=2", body, None),
         "wrong signature": _request("/myapp.php?foo=1&bar=2", body, EXPECTED[::-1]),
         "body too large": _request("/x", b"a=" + b"b" * MAX_BODY_BYTES, "sig"),
     }
@@ -192,3 +197,21 @@ def test_a_body_of_exactly_the_cap_is_read() -> None:
     too_big = _request("/myapp.php?foo=1&bar=2", body + b"x", signature)
     with pytest.raises(HTTPException):
         asyncio.run(signed_form(too_big, _settings()))
+
+
+def test_form_data_with_a_charset_is_read() -> None:
+    body = urlencode(PARAMS).encode()
+    for content_type in (
+        b"application/x-www-form-urlencoded; charset=UTF-8",
+        b"Application/X-WWW-Form-Urlencoded ;charset=utf-8",
+    ):
+        request = _request("/myapp.php?foo=1&bar=2", body, EXPECTED, content_type)
+        assert dict(asyncio.run(signed_form(request, _settings()))) == PARAMS
+
+
+@pytest.mark.parametrize("content_type", [None, b"application/json", b"multipart/form-data"])
+def test_anything_but_form_data_is_refused(
+    content_type: bytes | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    request = _request("/myapp.php?foo=1&bar=2", urlencode(PARAMS).encode(), EXPECTED, content_type)
+    assert _refusal(_settings(), request, caplog) == "SMS webhook refused: not form data"
