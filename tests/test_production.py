@@ -48,6 +48,7 @@ def production(tmp_path: Path, **overrides: object) -> Settings:
         secrets.token_hex(32),
         base64.b64encode(secrets.token_bytes(32)).decode(),
     ],
+    ids=["urlsafe-32", "urlsafe-48", "hex-32", "base64-32"],  # fresh secrets, stable names
 )
 def test_random_secrets_of_32_bytes_pass(secret: str) -> None:
     assert secret_problem(secret) is None
@@ -65,6 +66,7 @@ def test_random_secrets_of_32_bytes_pass(secret: str) -> None:
         "0123456789abcdef" * 4,  # hex of a repeating pattern
         base64.b64encode(b"\x00" * 48).decode(),
     ],
+    ids=["empty", "words", "urlsafe-16", "hex-16", "one-letter", "password", "pattern", "zeros"],
 )
 def test_weak_secrets_are_refused(secret: str) -> None:
     assert secret_problem(secret) is not None
