@@ -55,7 +55,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlmodel import Session, col
 
 from bot.dashboard import windows as win
@@ -319,6 +319,31 @@ def _wipe_idle_answers(
         counts.conversations += 1
 
 
+def _delete_conversations_without_request(
+    session: Session, pg: bool, *conditions: ColumnElement[bool]
+) -> int:
+    """Delete the conversations matching `conditions` whose person has no open
+    request, with their handled message ids; how many went."""
+    open_request = (
+        select(col(CallbackRequest.id))
+        .where(col(CallbackRequest.person_key) == col(Conversation.person_key))
+        .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
+    )
+    query = select(col(Conversation.id)).where(*conditions).where(~exists(open_request))
+    if pg:
+        query = query.with_for_update(skip_locked=True, of=Conversation)
+    ids = list(session.execute(query).scalars())
+    deleted = 0
+    for chunk in _chunks(ids):
+        session.execute(
+            delete(HandledMessage).where(col(HandledMessage.conversation_id).in_(chunk))
+        )
+        deleted += rowcount(
+            session.execute(delete(Conversation).where(col(Conversation.id).in_(chunk)))
+        )
+    return deleted
+
+
 def _purge_conversations(
     session: Session,
     _vault: Vault,
@@ -329,26 +354,9 @@ def _purge_conversations(
 ) -> None:
     """Conversations idle for CONVERSATION_RETENTION_DAYS of people with no open request."""
     cutoff = now - timedelta(days=settings.conversation_retention_days)
-    open_request = (
-        select(col(CallbackRequest.id))
-        .where(col(CallbackRequest.person_key) == col(Conversation.person_key))
-        .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
+    counts.conversations_deleted += _delete_conversations_without_request(
+        session, pg, col(Conversation.last_activity) < cutoff
     )
-    query = (
-        select(col(Conversation.id))
-        .where(col(Conversation.last_activity) < cutoff)
-        .where(~exists(open_request))
-    )
-    if pg:
-        query = query.with_for_update(skip_locked=True, of=Conversation)
-    ids = list(session.execute(query).scalars())
-    for chunk in _chunks(ids):
-        session.execute(
-            delete(HandledMessage).where(col(HandledMessage.conversation_id).in_(chunk))
-        )
-        counts.conversations_deleted += rowcount(
-            session.execute(delete(Conversation).where(col(Conversation.id).in_(chunk)))
-        )
 
 
 def _purge_stubs(
@@ -364,28 +372,13 @@ def _purge_stubs(
     a flood of new senders never grows storage without bound. Their handled
     message ids go too; a replayed SMS is still known (bot/storage/replays)."""
     cutoff = now - timedelta(minutes=settings.stub_conversation_minutes)
-    open_request = (
-        select(col(CallbackRequest.id))
-        .where(col(CallbackRequest.person_key) == col(Conversation.person_key))
-        .where(col(CallbackRequest.status).in_(OPEN_STATUSES))
+    counts.stubs += _delete_conversations_without_request(
+        session,
+        pg,
+        col(Conversation.flow) == STUB_FLOW,
+        col(Conversation.state).in_(STUB_STATES),
+        col(Conversation.last_activity) < cutoff,
     )
-    query = (
-        select(col(Conversation.id))
-        .where(col(Conversation.flow) == STUB_FLOW)
-        .where(col(Conversation.state).in_(STUB_STATES))
-        .where(col(Conversation.last_activity) < cutoff)
-        .where(~exists(open_request))
-    )
-    if pg:
-        query = query.with_for_update(skip_locked=True, of=Conversation)
-    ids = list(session.execute(query).scalars())
-    for chunk in _chunks(ids):
-        session.execute(
-            delete(HandledMessage).where(col(HandledMessage.conversation_id).in_(chunk))
-        )
-        counts.stubs += rowcount(
-            session.execute(delete(Conversation).where(col(Conversation.id).in_(chunk)))
-        )
 
 
 def _forget_sender_counts(
