@@ -34,6 +34,7 @@ run: setup
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 content-check: $(INSTALLED)
@@ -55,6 +56,9 @@ bench: setup
 	$(BIN)/python -m bench.callback_bench
 	$(BIN)/python -m bench.safety_bench
 	$(BIN)/python -m bench.webhook_bench
+	$(BIN)/python -m bench.webchat_bench
+	$(BIN)/python -m bench.figures_bench
+	$(BIN)/python -m bench.chat_bench
 
 # `make lock`: upgrade every dependency within pyproject.toml's ranges, re-lock with hashes.
 # `make relock`: keep today's pins, only add what pyproject.toml newly asks for.

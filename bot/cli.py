@@ -150,6 +150,13 @@ def _users_admin(args: argparse.Namespace) -> int:
     return admin.reset_second_factor(settings, args.name)
 
 
+def _figures(args: argparse.Namespace) -> int:
+    """The Figures page's tables, suppressed the same way (bot/dashboard/figures_report.py)."""
+    from bot.dashboard.figures_cli import run
+
+    return run(get_settings(), args.period, args.area, args.format)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,13 +219,21 @@ def build_parser() -> argparse.ArgumentParser:
         func=_keys_status
     )
 
-    users = sub.add_parser("users", help="dashboard accounts for call-handlers")
+    report = sub.add_parser("figures", help="anonymous figures for a period, as CSV or JSON")
+    report.add_argument("--period", required=True, help="2026, 2026-Q3 or 2026-07")
+    report.add_argument("--area", default="all", choices=("all", "southend", "thurrock", "essex"))
+    report.add_argument("--format", default="csv", choices=("csv", "json"))
+    report.set_defaults(func=_figures)
+
+    users = sub.add_parser(
+        "users", aliases=["staff"], help="dashboard accounts (handlers, supervisors, commissioners)"
+    )
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser(
         "add", help="add a handler or supervisor and enrol its second factor (password: asked)"
     )
     add.add_argument("name")
-    add.add_argument("--role", choices=("handler", "supervisor"), required=True)
+    add.add_argument("--role", choices=("handler", "supervisor", "commissioner"), required=True)
     add.set_defaults(func=_users_add)
     disable = users_sub.add_parser("disable", help="disable an account and end its sessions")
     disable.add_argument("name")

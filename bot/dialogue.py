@@ -59,6 +59,21 @@ class AccessPort(Protocol):
     def cancel(self, reference: str) -> bool: ...
 
 
+class ChatPort(Protocol):
+    """What flows may do with live chats with a worker (bot/storage/chats.py,
+    `PersonChats`): codes and the person's own words in, nothing else out."""
+
+    def live(self) -> str | None: ...  # "waiting", "open", or None
+    def queue(self) -> dict[str, int | None]: ...  # {"ahead": n, "minutes": m or None}
+    def start(self, locale: str, signals: list[str]) -> None: ...
+    def write(self, text: str, signals: list[str]) -> None: ...
+    def note(self, event: str) -> None: ...
+    def end(self, outcome: str, drop_unsent: bool = False) -> None: ...
+    def leave_message(
+        self, text: str, windows: list[dict[str, str]], locale: str, signals: list[str]
+    ) -> None: ...
+
+
 @dataclass
 class Facts:
     """What a flow may know about the message without knowing its channel."""
@@ -82,6 +97,7 @@ class Dialogue:
         facts: Facts,
         requests: RequestPort,
         access: AccessPort | None = None,
+        chats: ChatPort | None = None,
     ) -> None:
         self.flow = flow
         self.state = state
@@ -91,6 +107,7 @@ class Dialogue:
         self.facts = facts
         self.requests = requests
         self.access = access
+        self.chats = chats
         self.replies: list[Reply] = []
         self.handoff: str | None = None
 

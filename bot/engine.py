@@ -29,14 +29,15 @@ from bot.content.model import Content, load_content
 from bot.dashboard.notices import notify_code_word_lock, notify_staff
 from bot.dialogue import Dialogue, Facts
 from bot.error_reporting import report_current_exception
-from bot.flows import build_flows, my_request
+from bot.flows import build_flows, live_chat, my_request
 from bot.flows.base import Ask, Choice, Flow, Step
 from bot.global_words import GlobalWords
 from bot.matching import match_option, option_number, word_forms
 from bot.safety import NOTHING, Screening, shared_screen
 from bot.safety.language import detect
 from bot.settings import Settings, get_settings
-from bot.storage import binding
+from bot.storage import binding, figures
+from bot.storage.chats import PersonChats
 from bot.storage.db import Database, id_of, utc
 from bot.storage.deliveries import mark_delivered
 from bot.storage.keys import open_vault
@@ -291,6 +292,7 @@ class Engine:
             tries=self.settings.code_word_tries,
             lock_minutes=self.settings.code_word_lock_minutes,
             on_lock=self._notify_lock,
+            urgent_priority=self.settings.urgent_priority,
         )
 
     def _notify_lock(self, session: Session, request: CallbackRequest, now: datetime) -> None:
@@ -339,9 +341,16 @@ class Engine:
                 ),
                 requests,
                 access=self.request_access(session, person, inbound.channel, now),
+                chats=PersonChats(
+                    session, self.vault, person, inbound.channel, inbound.address, now
+                ),
             )
             idle = now - utc(conversation.last_activity)
-            self.converse(dialogue, inbound, timed_out=not created and idle > self.timeout)
+            timed_out = not created and idle > self.timeout
+            started = created or timed_out or (conversation.flow, conversation.state) == NEW
+            audience = dialogue.audience
+            self.converse(dialogue, inbound, timed_out=timed_out)
+            self._count_figures(session, inbound.channel, dialogue, started, audience, now)
             for column, value in (
                 ("flow", dialogue.flow),
                 ("state", dialogue.state),
@@ -380,6 +389,31 @@ class Engine:
             session.commit()
         return Turn(dialogue.replies)
 
+    def _count_figures(
+        self,
+        session: Session,
+        channel: str,
+        d: Dialogue,
+        started: bool,
+        audience: str | None,
+        now: datetime,
+    ) -> None:
+        """Anonymous counts for the figures (bot/storage/figures.py), in this
+        transaction: a conversation started, the route chosen, the emergency
+        guidance, a signal's reply and a quick exit. Codes only, never words."""
+        if started:
+            figures.count(session, "conversation_started", now, channel=channel, language=d.locale)
+        if d.audience and d.audience != audience:
+            figures.count(session, "route_chosen", now, channel=channel, route=d.audience)
+        keys = {reply.key for reply in d.replies}
+        if "words.danger" in keys:
+            figures.count(session, "emergency_guidance", now, channel=channel)
+        for signal in ("crisis", "child", "harm_risk"):
+            if f"signals.{signal}" in keys:
+                figures.count(session, "safety_reply", now, channel=channel, signal=signal)
+        if any(reply.action == "quick_exit" for reply in d.replies):
+            figures.count(session, "quick_exit", now, channel=channel)
+
     # ----- what the message means -----------------------------------------
     def converse(self, d: Dialogue, inbound: Inbound, timed_out: bool) -> None:
         said = normalise(inbound.text or "")
@@ -391,6 +425,9 @@ class Engine:
         screening = self.screen.read(unreferenced, d.locale) if typed else NOTHING
         if screening.codes:
             self._remember(d, screening)
+        if live_chat.stepping_back(d) and not (timed_out and d.chats and not d.chats.live()):
+            self._step_back(d, inbound, command, typed, screening)
+            return
         if screening.signals:
             self._answer_signals(d, inbound, said, screening, timed_out)
             return
@@ -458,6 +495,25 @@ class Engine:
             d.replies.append(self.content.reply(f"signals.{follow}", language, options=[]))
         d.say("signals.were_asking")
         self._reprompt(d)
+
+    def _step_back(
+        self, d: Dialogue, inbound: Inbound, command: str | None, typed: bool, screening: Screening
+    ) -> None:
+        """A live chat waits or is open: the bot steps back (bot/flows/live_chat.py).
+        The safety screen's replies still come first, in the message's language."""
+        language = screening.language if screening.language in self.locales else d.locale
+        answered = ["words.danger"] if screening.has("danger_now") else []
+        if screening.follow_up:
+            answered.append(f"signals.{screening.follow_up}")
+        d.replies.extend(self.content.reply(key, language, options=[]) for key in answered)
+        text = inbound.text or ""
+        leaving = live_chat.turn(d, text, command, inbound.choice, typed, screening.codes, answered)
+        if leaving == "exit":
+            self._reset(d)
+            d.say("words.exit", action="quick_exit")
+        elif leaving == "menu":
+            d.forget_flow(live_chat.NAME)
+            self._follow(d, "@menu")
 
     def _my_request(self, d: Dialogue, inbound: Inbound, said: str) -> None:
         """The words "my request", "status", "cancel FD-7KQ2" lead to the code-word gate;

@@ -6,6 +6,11 @@ for). Today that is the text before a call, for people who said it is safe.
 row names its request and expires after TEXT_BEFORE_CALL_EXPIRY_MINUTES: the
 worker sends it then or never (bot/outbox.py), and never once the person has
 cancelled, the request is closed, or it is outside their safe times.
+
+A person who asked on WhatsApp and gave the number they write from gets it on
+WhatsApp, where a message we start may only be an approved template
+(WHATSAPP_TEXT_BEFORE_CALL_CONTENT_SID); without one nothing is queued and
+the handler is told why. A different safe number gets an SMS, as before.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from sqlmodel import Session
 
 from bot.content.model import Content
 from bot.outbox import enqueue, is_opted_out
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 from bot.storage import binding
 from bot.storage.crypto import Vault
 from bot.storage.models import CallbackRequest
@@ -30,14 +35,17 @@ def queue_text_before_call(
     occasion: str,
     now: datetime,
     expires_in: timedelta | None = None,
+    settings: Settings | None = None,
 ) -> str:
     """Queue the "we will call you soon" text; say why not when it may not go.
 
     Returns "queued", "already_queued", "not_agreed" (the person did not say a
     text first is safe), "not_open" (cancelled or closed), "no_number" or
-    "opted_out". `occasion` tells apart two calls to the same request (e.g. the
-    attempt number). `expires_in` defaults to TEXT_BEFORE_CALL_EXPIRY_MINUTES.
+    "opted_out", or "no_whatsapp_template" (a WhatsApp number, and no approved
+    template set). `occasion` tells apart two calls to the same request (e.g.
+    the attempt number). `expires_in` defaults to TEXT_BEFORE_CALL_EXPIRY_MINUTES.
     """
+    settings = settings or get_settings()
     if request.text_first_ok is not True:
         return "not_agreed"
     if request.status not in ("open", "claimed") or request.id is None:
@@ -47,17 +55,23 @@ def queue_text_before_call(
     )
     if not number:
         return "no_number"
-    if is_opted_out(session, vault, number):
+    channel, address, key = "sms", number, None
+    if request.channel == "whatsapp" and vault.person_key("whatsapp", number) == request.person_key:
+        if not settings.whatsapp_text_before_call_content_sid:
+            return "no_whatsapp_template"
+        channel, address, key = "whatsapp", f"whatsapp:{number}", request.person_key
+    if is_opted_out(session, vault, number, key=key):
         return "opted_out"
     if expires_in is None:
-        expires_in = timedelta(minutes=get_settings().text_before_call_expiry_minutes)
+        expires_in = timedelta(minutes=settings.text_before_call_expiry_minutes)
     locale = request.language if request.language in content.catalogs else "en"
     added = enqueue(
         session,
         vault,
-        channel="sms",
+        channel=channel,
         kind="text_before_call",
-        address=number,
+        address=address,
+        person_key=key,
         text=content.text("notices.text_before_call", locale),
         dedupe_key=f"text_before_call:{request.reference}:{occasion}",
         now=now,

@@ -21,6 +21,10 @@ someone who cancelled, outside their safe times, or an hour late. Cancelling
 or closing a request deletes its pending rows in the same transaction
 (bot/storage/requests.py, bot/dashboard/attempts.py), so the check here is
 the second line, for whatever changed between queueing and sending.
+
+A channel with rules of its own about what may go (WhatsApp: only approved
+templates outside its 24-hour window) gives a `RuledSender`: its
+`void_reason` is asked after the checks above, and it sends by kind.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,7 +47,7 @@ from sqlmodel import Session, col
 from bot.content.loader import read_yaml
 from bot.dashboard import windows as win
 from bot.settings import PROJECT_ROOT
-from bot.storage import binding
+from bot.storage import binding, chats
 from bot.storage.crypto import Vault
 from bot.storage.db import Database, rowcount, utc
 from bot.storage.models import CallbackRequest, OutboundMessage, Outbox, SmsOptOut
@@ -93,6 +97,21 @@ class Sender(Protocol):
     channel: str
 
     async def send(self, address: str, text: str) -> Sent: ...
+
+
+@runtime_checkable
+class RuledSender(Protocol):
+    """A sender whose channel decides per row what may go and how (WhatsApp)."""
+
+    channel: str
+
+    def void_reason(self, session: Session, row: Outbox, now: datetime) -> str | None:
+        """The channel's own reason this row must not go now (a code), or None."""
+        ...
+
+    async def send_kind(self, kind: str, address: str, text: str) -> Sent:
+        """Send one row's message, written as the channel requires for its kind."""
+        ...
 
 
 def enqueue(
@@ -173,6 +192,12 @@ def void_reason(
     session: Session, row: Outbox, now: datetime, hours: list[win.Window]
 ) -> str | None:
     """Why this row must not be sent now (a code), or None when it may go."""
+    if row.kind == chats.OUTBOX_KIND:
+        chat = chats.chat_of_outbox(session, row.id or 0)
+        if chat is None:
+            return "chat_gone"
+        if chat.outcome in chats.PERSON_LEFT:
+            return "chat_left"
     request = None
     if row.request_id is not None:
         request = session.get(CallbackRequest, row.request_id)
@@ -206,7 +231,9 @@ class SendCounts:
     reasons: Counter[str] = field(default_factory=Counter)  # void reason codes
 
 
-def _claim_due(db: Database, now: datetime, channels: set[str], limit: int) -> list[int]:
+def _claim_due(
+    db: Database, now: datetime, channels: set[str], limit: int, kinds: set[str] | None = None
+) -> list[int]:
     """Mark due rows `sending` and commit, so no other worker (or retry) sends them."""
     with db.session() as session:
         query = (
@@ -217,6 +244,8 @@ def _claim_due(db: Database, now: datetime, channels: set[str], limit: int) -> l
             .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
             .limit(limit)
         )
+        if kinds is not None:
+            query = query.where(col(Outbox.kind).in_(kinds))
         if db.is_postgres:
             query = query.with_for_update(skip_locked=True)
         rows = list(session.execute(query).scalars())
@@ -237,18 +266,21 @@ async def send_due(
     *,
     hours: list[win.Window] | None = None,
     clock: Callable[[], datetime] | None = None,
+    kinds: set[str] | None = None,
 ) -> SendCounts:
     """Send every due message of a channel that has a sender; record how it went.
 
     `hours` are the service's callback hours (default: the shipped content's).
     `clock`, when given, is read again just before each send, so a slow
     provider cannot push a row past its expiry or safe time unnoticed.
+    `kinds` limits the round to those kinds (the web app's quick round for
+    live-chat lines, bot/web/chat_delivery.py).
     """
     counts = SendCounts()
     if not senders:
         return counts
     hours = list(_shipped_hours()) if hours is None else hours
-    for outbox_id in _claim_due(db, now, set(senders), limit):
+    for outbox_id in _claim_due(db, now, set(senders), limit, kinds):
         at = clock() if clock is not None else now
         try:
             await _send_one(db, vault, senders, outbox_id, at, hours, counts)
@@ -278,6 +310,9 @@ async def _send_one(
                 payload = vault.open(row.payload_enc, binding.outbox_payload(row.dedupe_key))
             except Exception:  # noqa: BLE001 - corrupt or sealed with another key
                 reason = "unreadable"
+        ruled = senders[row.channel]
+        if reason is None and isinstance(ruled, RuledSender):
+            reason = ruled.void_reason(session, row, now)
         refused_before = (
             reason is None
             and row.channel == "sms"
@@ -295,7 +330,11 @@ async def _send_one(
         counts.refused += 1
         return
     try:
-        sent = await senders[row.channel].send(payload["address"], payload["text"])
+        sender = senders[row.channel]
+        if isinstance(sender, RuledSender):
+            sent = await sender.send_kind(row.kind, payload["address"], payload["text"])
+        else:
+            sent = await sender.send(payload["address"], payload["text"])
     except SendDeferred as deferred:
         _defer(db, row, deferred, now)
         counts.deferred += 1
@@ -329,8 +368,18 @@ async def _send_one(
                     updated_at=now,
                 )
             )
+            if row.kind == chats.OUTBOX_KIND:
+                _chat_line_sent(session, row)
         session.commit()
     counts.sent += 1
+
+
+def _chat_line_sent(session: Session, row: Outbox) -> None:
+    """A worker's chat line went. A Telegram send result is delivery itself
+    (and its sender keeps the message id for the EXIT wipe); an SMS waits for
+    Twilio's status callback to say "delivered"."""
+    delivered = row.channel == "telegram"
+    chats.mark_delivery(session, row.id or 0, "delivered" if delivered else "sent")
 
 
 def _defer(db: Database, row: Outbox, deferred: SendDeferred, now: datetime) -> None:
@@ -356,6 +405,8 @@ def _finish(db: Database, outbox_id: int, status: str, code: str, now: datetime)
         if stored is not None:
             stored.status, stored.last_error = status, code[:40]
             session.add(stored)
+            if stored.kind == chats.OUTBOX_KIND:
+                chats.mark_delivery(session, outbox_id, "failed")  # staff see it did not go
         session.commit()
 
 

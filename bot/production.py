@@ -68,8 +68,9 @@ def production_problems(settings: Settings) -> list[str]:
     problems = []
     weak = secret_problem(settings.frontdoor_secret)
     if weak:
-        problems.append(weak + " (make one with: python -c 'import secrets; "
-                        "print(secrets.token_urlsafe(48))')")
+        problems.append(
+            weak + " (make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
     if not settings.public_base_url.startswith("https://"):
         problems.append("PUBLIC_BASE_URL must be the public https:// address")
     if settings.simulator:

@@ -76,12 +76,24 @@ class Settings(BaseSettings):
     twilio_handles_opt_out: bool = Field(
         True, description="Twilio answers STOP/START itself (its Advanced Opt-Out default)"
     )
+    whatsapp_from: str = Field(
+        "", description="the Twilio WhatsApp sender, whatsapp:+44...; empty keeps WhatsApp off"
+    )
+    whatsapp_text_before_call_content_sid: str = Field(
+        "", description="approved WhatsApp template (HX...) for the text before a call"
+    )
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""
     telegram_api_base_url: str = Field(
         "", description="a local Bot API server instead of api.telegram.org"
     )
     telegram_staff_chat_id: str = Field("", description="staff chat for urgent-request notices")
+    webchat_address_max_messages: int = Field(
+        120, ge=1, description="web chat messages one client address may send per sender window"
+    )
+    webchat_address_max_chats: int = Field(
+        30, ge=1, description="new web chats one client address may start per hour"
+    )
 
     # Call-handler dashboard (README, "Dashboard").
     dashboard_idle_minutes: int = Field(15, description="sign a handler out after this idle time")
@@ -105,6 +117,21 @@ class Settings(BaseSettings):
         60, ge=1, description="how long a sender is locked out after too many wrong code words"
     )
 
+    # Live chat with a worker (README, "Live chat").
+    chat_max_open_per_worker: int = Field(
+        3, ge=1, description="open chats one worker may hold at once"
+    )
+    chat_reply_window_minutes: int = Field(
+        15, ge=1, description="a worker may reply this long after the person's last message"
+    )
+    chat_transcript_days: int = Field(28, ge=1, description="days a chat transcript is kept")
+    chat_wait_alert_minutes: int = Field(
+        5, ge=1, description="supervisors are alerted when a chat waits longer than this"
+    )
+    chat_long_message_segments: int = Field(
+        2, ge=1, description="SMS segments a staff message may use before it must be confirmed"
+    )
+
     @property
     def sms_enabled(self) -> bool:
         return bool(
@@ -112,6 +139,10 @@ class Settings(BaseSettings):
             and self.twilio_auth_token
             and (self.twilio_from or self.twilio_messaging_service_sid)
         )
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.whatsapp_from)
 
     @property
     def telegram_enabled(self) -> bool:

@@ -65,7 +65,7 @@ from bot.engine import Engine
 from bot.error_reporting import init_error_reporting, report_current_exception
 from bot.outbox import FINISHED, SendCounts, Sender, callback_hours, run_sends
 from bot.settings import Settings, get_settings
-from bot.storage import binding
+from bot.storage import binding, chats
 from bot.storage.crypto import Vault
 from bot.storage.db import Database, rowcount, table_of
 from bot.storage.floods import forget_quiet
@@ -124,6 +124,7 @@ class PurgeCounts:
     stubs: int = 0  # conversations that never got past the greeting
     sender_counts: int = 0  # flood counters of senders gone quiet
     seen_ids: int = 0  # hashed Twilio MessageSids past MESSAGE_ID_RETENTION_DAYS
+    chats: int = 0  # live chats (and their sealed lines) past CHAT_TRANSCRIPT_DAYS
     failed_steps: list[str] = field(default_factory=list)
 
 
@@ -138,6 +139,7 @@ def purge(
     counts = PurgeCounts()
     steps: list[tuple[str, Step]] = [
         ("requests", _purge_requests),
+        ("chats", _purge_chats),
         ("cancelled", _wipe_cancelled),
         ("outbox", _purge_outbox),
         ("messages", _purge_messages),
@@ -415,6 +417,22 @@ def _forget_code_word_locks(
     forget_stale_locks(session, now, timedelta(minutes=settings.code_word_lock_minutes))
 
 
+def _purge_chats(
+    session: Session,
+    vault: Vault,
+    settings: Settings,
+    now: datetime,
+    counts: PurgeCounts,
+    _pg: bool,
+) -> None:
+    """Live chats ended (or silent) more than CHAT_TRANSCRIPT_DAYS ago, with
+    their sealed lines and their outbox rows; and live chats nobody may answer
+    any more (the person silent past the inactivity timeout) ended first."""
+    silent = max(settings.inactivity_timeout_minutes, settings.chat_reply_window_minutes)
+    chats.end_stale(session, vault, now, silent)
+    counts.chats = chats.purge(session, now, settings.chat_transcript_days)
+
+
 def _purge_audit(
     session: Session,
     _vault: Vault,
@@ -535,7 +553,8 @@ class Worker:
             "%d message id(s), %d Telegram message id(s), %d delivery record(s), "
             "%d idle draft(s), %d conversation(s), %d greeting-only conversation(s), "
             "%d sender count(s), %d message id hash(es), %d audit event(s), "
-            "%d unreadable row(s); %d idle claim(s) released; failed steps: %s",
+            "%d live chat(s), %d unreadable row(s); %d idle claim(s) released; "
+            "failed steps: %s",
             counts.requests,
             counts.cancelled_wiped,
             counts.outbox,
@@ -548,6 +567,7 @@ class Worker:
             counts.sender_counts,
             counts.seen_ids,
             counts.audit,
+            counts.chats,
             counts.unreadable,
             counts.claims,
             ", ".join(counts.failed_steps) or "none",

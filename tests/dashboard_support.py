@@ -1,5 +1,6 @@
 """Shared helpers for the dashboard tests: staff accounts, requests made through the
-bot's own storage path, a movable clock, and a signed-in TestClient."""
+bot's own storage path, a movable clock, a signed-in TestClient, and `dash`: the
+real app on a clean database, once on SQLite and once on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,17 +9,26 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlmodel import Session
 
-from bot.dashboard import auth
+from bot.content.model import Content
+from bot.dashboard import audit, auth
 from bot.engine import Engine
+from bot.storage.models import AuditEvent, CallAttempt, CallbackRequest, Outbox, StaffSession
 from bot.storage.requests import RequestStore
 from bot.web.app import create_app
+from tests.conftest import clean, make_settings
 
 PASSWORD = "correct horse battery"
 # A Tuesday, 10:00 in London (GMT in November).
@@ -144,3 +154,110 @@ def served(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# ----- the dashboard on a clean database -------------------------------------------
+
+
+@dataclass
+class Dash:
+    engine: Engine
+    app: FastAPI
+    clock: Clock
+
+    def request(self, reference: str) -> CallbackRequest:
+        with self.engine.db.session() as session:
+            found = session.execute(
+                select(CallbackRequest).where(CallbackRequest.reference == reference)
+            ).scalar_one()
+            session.commit()
+        return found
+
+    def audit(self, action: str | None = None) -> list[AuditEvent]:
+        with self.engine.db.session() as session:
+            rows = audit.events(session)
+            session.commit()
+        return [r for r in rows if action is None or r.action == action]
+
+
+def build(url: str, tmp_path: Path, content: Content, **overrides: object) -> Dash:
+    """The app on a clean database with handlers alice and bob and supervisor sue."""
+    clean(url)
+    engine = Engine(settings=make_settings(tmp_path, url, **overrides), content=content)
+    clock = Clock()
+    add_user(engine, "alice", "handler")
+    add_user(engine, "bob", "handler")
+    add_user(engine, "sue", "supervisor")
+    return Dash(engine, app_with_clock(engine, clock), clock)
+
+
+# argon2id at its lowest costs: the same code path, a fraction of the time. Only the
+# dashboard tests use it; the production costs are auth.HASHER's own.
+QUICK_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hash test passwords cheaply, so every dashboard test can run on both databases."""
+    monkeypatch.setattr(auth, "HASHER", QUICK_HASHER)
+
+
+def dashboard(
+    url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Dash]:
+    """For a test module's `dash` fixture (given `db_url`, it runs on both databases):
+    the app on a clean database, disposed of afterwards."""
+    quick_passwords(monkeypatch)
+    built = build(url, tmp_path, content)
+    yield built
+    built.engine.db.dispose()
+
+
+def person_store(dash: Dash, person: str, session: Session) -> RequestStore:
+    return RequestStore(
+        session,
+        dash.engine.vault,
+        dash.engine.vault.person_key("sms", person),
+        "sms",
+        dash.clock.now,
+        dash.engine.settings.retention_days,
+        dash.engine.reference_prefix,
+        dash.engine.teams,
+    )
+
+
+def claimed(dash: Dash, name: str = "alice", **answers: object) -> tuple[TestClient, str, str]:
+    """A new request, claimed by `name`: their client, CSRF token and the reference."""
+    reference = make_request(dash.engine, dash.clock.now, **answers)
+    client, csrf = signed_in(dash.app, name)
+    response = client.post(f"/dashboard/requests/{reference}/claim", data={"csrf_token": csrf})
+    assert "You hold this request." in response.text
+    return client, csrf, reference
+
+
+def attempt(client: TestClient, csrf: str, reference: str, **fields: str) -> Any:
+    return client.post(
+        f"/dashboard/requests/{reference}/attempts",
+        data={"csrf_token": csrf, **fields},
+        follow_redirects=False,
+    )
+
+
+def attempt_rows(dash: Dash) -> list[CallAttempt]:
+    with dash.engine.db.session() as session:
+        rows = list(session.execute(select(CallAttempt).order_by(CallAttempt.id)).scalars())
+        session.commit()
+    return rows
+
+
+def outbox_rows(dash: Dash) -> list[Outbox]:
+    with dash.engine.db.session() as session:
+        rows = list(session.execute(select(Outbox)).scalars())
+        session.commit()
+    return rows
+
+
+def sessions_of(dash: Dash) -> int:
+    with dash.engine.db.session() as session:
+        count = len(list(session.execute(select(StaffSession.id)).scalars()))
+        session.commit()
+    return count

@@ -3,7 +3,8 @@ person is still answering, why it is urgent, its same-day target, who it is
 from, the "I can't talk" word, and a closed request shown as closed.
 
 The requests are made by the bot itself (conftest `Chat` on the dashboard's
-engine) or through the same RequestStore, on a real migrated SQLite database.
+engine) or through the same RequestStore, on a real migrated database, SQLite
+and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Chat
-from tests.dashboard_support import make_request, signed_in
+from tests.dashboard_support import Dash, attempt, claimed, make_request, signed_in
 from tests.sms_support import SmsChat, sms_engine
-from tests.test_dashboard import Dash, attempt, claimed, dash  # noqa: F401 - the fixture
+from tests.test_dashboard import dash  # noqa: F401 - the fixture, on both databases
 from tests.test_journeys import give_number, open_callback
 
 

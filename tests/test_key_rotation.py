@@ -23,7 +23,7 @@ from bot.dashboard import audit, auth, second_factor, sessions
 from bot.engine import Engine
 from bot.outbox import enqueue
 from bot.settings import Settings, get_settings
-from bot.storage import binding, rotation
+from bot.storage import binding, chats, rotation
 from bot.storage.crypto import LEGACY, Unreadable, _derive, key_id, legacy_lookup_key
 from bot.storage.db import Database
 from bot.storage.keys import NAME, SecretMismatch
@@ -115,6 +115,16 @@ def populate(engine: Engine) -> str:
         second_factor.enrol(session, engine.vault, staff)  # staff_users.totp_enc
         _token, pending = sessions.start_pending(session, staff, now)
         second_factor.pending_secret(engine.vault, pending)  # staff_pending.secret_enc
+        live = chats.start_chat(  # live_chats.address_enc
+            session,
+            engine.vault,
+            person_key=engine.vault.person_key("sms", PERSON),
+            channel="sms",
+            address=PERSON,
+            locale="en",
+            now=now,
+        )
+        chats.add_person_message(session, engine.vault, live, "hello", [], now)  # chat_messages
         session.commit()
     return reference
 

@@ -52,14 +52,22 @@ def test_counts_without_personal_data(engine: Engine, monkeypatch: pytest.Monkey
         for number, status in enumerate(("pending", "pending", "failed")):
             session.add(
                 Outbox(
-                    channel="sms", kind="test", dedupe_key=f"test-{number}",
-                    payload_enc=b"x", status=status, next_attempt_at=now,
-                    expires_at=now + timedelta(hours=1), created_at=now,
+                    channel="sms",
+                    kind="test",
+                    dedupe_key=f"test-{number}",
+                    payload_enc=b"x",
+                    status=status,
+                    next_attempt_at=now,
+                    expires_at=now + timedelta(hours=1),
+                    created_at=now,
                 )
             )
         session.add(
             OutboundMessage(
-                channel="sms", person_key="k", status="undelivered", created_at=now,
+                channel="sms",
+                person_key="k",
+                status="undelivered",
+                created_at=now,
                 updated_at=now,
             )
         )

@@ -193,8 +193,9 @@ def test_transitions_is_pinned_below_its_next_minor() -> None:
 @pytest.mark.parametrize("lock", ["requirements.lock", "requirements-dev.lock"])
 def test_locks_pin_every_package_with_hashes(lock: str) -> None:
     text = (PROJECT_ROOT / lock).read_text()
-    blocks = re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}.*\n)+)",
-                        text, re.M)
+    blocks = re.findall(
+        r"^([A-Za-z0-9_.\-]+)==(\S+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}.*\n)+)", text, re.M
+    )
     names = {name.lower().replace("_", "-") for name, _version, _hashes in blocks}
     required = {"fastapi", "transitions", "prometheus-client", "sentry-sdk", "pyotp", "segno"}
     if lock == "requirements-dev.lock":
@@ -280,9 +281,7 @@ def test_an_urgent_practice_request_is_never_announced_to_staff(
     real = make_request(sqlite_engine, datetime.now(UTC), priority=9, person="p-real")
     now = datetime.now(UTC)
     with sqlite_engine.db.session() as session:
-        found = {
-            r.reference: r for r in session.execute(select(CallbackRequest)).scalars()
-        }
+        found = {r.reference: r for r in session.execute(select(CallbackRequest)).scalars()}
         settings = sqlite_engine.settings
         assert not notify_staff(session, sqlite_engine.vault, settings, found[practice], now)
         # The control: the same urgency on a real channel is announced.

@@ -33,7 +33,7 @@ def test_safety_first_message_crisis_gets_samaritans_then_a_call_or_the_menu(cha
     sms = replies[0].sms
     assert "999" in sms and "116 123" in sms and "85258" in sms
     assert "didn't understand" not in sms
-    assert chat.option_ids() == ["callback", "menu"]
+    assert chat.option_ids() == ["callback", "text_worker", "menu"]
     chat.pick("callback")
     assert chat.key == "callback.consent"
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from bot.engine import Engine
+from bot.storage import chats
+from bot.storage.models import ChatMessage
 from bot.web.app import create_app
 
 
@@ -125,3 +128,50 @@ def test_malformed_json_is_refused_calmly(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert "Traceback" not in response.text
+
+
+def test_a_workers_live_chat_line_reaches_the_simulator_page_once_confirmed(
+    client: TestClient, sqlite_engine: Engine
+) -> None:
+    """The simulator has no sender: a worker's line waits until the page asks,
+    is handed over again until the page confirms it, then is delivered."""
+    browser = Browser(client)
+    browser.send("hello")
+    vault, now = sqlite_engine.vault, datetime.now(UTC)
+    with sqlite_engine.db.session() as session:
+        live = chats.start_chat(
+            session,
+            vault,
+            person_key=vault.person_key("simulator", browser.session),
+            channel="simulator",
+            address=browser.session,
+            locale="en",
+            now=now,
+        )
+        line = chats.add_worker_message(session, vault, live, 1, "I'm here. Take your time.", now)
+        session.commit()
+        line_id = line.id
+
+    def waiting(after: int = 0) -> list[dict[str, Any]]:
+        response = client.post(
+            "/simulator/waiting", json={"session": browser.session, "after": after}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["messages"]
+
+    assert Browser(client).session != browser.session
+    other = client.post("/simulator/waiting", json={"session": Browser(client).session})
+    assert other.json()["messages"] == []  # another tab never sees it
+    first = waiting()
+    assert [m["text"] for m in first] == ["I'm here. Take your time."]
+    assert [m["id"] for m in waiting()] == [first[0]["id"]]  # not confirmed: handed over again
+    assert waiting(after=first[0]["id"]) == []
+    with sqlite_engine.db.session() as session:
+        stored = session.get(ChatMessage, line_id)
+        session.commit()
+    assert stored is not None and stored.delivery == "delivered"
+
+
+def test_a_bad_poll_gets_a_clear_refusal(client: TestClient) -> None:
+    assert client.post("/simulator/waiting", json={"session": "x"}).status_code == 422
+    assert client.post("/simulator/waiting", json={"after": 1}).status_code == 422

@@ -122,7 +122,7 @@ def test_under_16_recognised_again_is_not_offered_a_call(chat: Chat) -> None:
 def test_an_adult_in_crisis_is_still_offered_a_call(chat: Chat) -> None:
     chat.start("me")
     chat.send("i want to kill myself")
-    assert chat.option_ids() == ["callback", "menu"]
+    assert chat.option_ids() == ["callback", "text_worker", "menu"]
 
 
 def test_16_or_17_may_ask_for_a_call_and_is_not_asked_about_pregnancy(chat: Chat) -> None:

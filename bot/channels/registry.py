@@ -64,7 +64,25 @@ def _simulator() -> ChannelParts:
     return PARTS
 
 
-LOADERS: tuple[Callable[[], ChannelParts], ...] = (_telegram, _sms, _simulator)
+def _whatsapp() -> ChannelParts:
+    from bot.channels.whatsapp.setup import PARTS
+
+    return PARTS
+
+
+def _webchat() -> ChannelParts:
+    from bot.channels.webchat.setup import PARTS
+
+    return PARTS
+
+
+LOADERS: tuple[Callable[[], ChannelParts], ...] = (
+    _telegram,
+    _sms,
+    _whatsapp,
+    _webchat,
+    _simulator,
+)
 
 
 def channels() -> list[ChannelParts]:

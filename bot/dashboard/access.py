@@ -17,6 +17,7 @@ from fastapi import Request
 
 from bot.dashboard import audit, sessions
 from bot.dashboard.auth import allowed
+from bot.services import services_of
 from bot.storage.db import id_of
 from bot.storage.models import StaffUser
 
@@ -46,6 +47,7 @@ class Staff:
 
 
 def engine_of(request: Request) -> Engine:
+    """Kept for older callers: routes take the services through `bot.dashboard.deps`."""
     return request.app.state.engine
 
 
@@ -68,16 +70,16 @@ async def _given_csrf(request: Request) -> str | None:
 
 def require(role: str, touch: bool = True) -> Callable[[Request], Awaitable[Staff]]:
     """A dependency that lets in signed-in staff of at least `role`."""
-    if role not in ("handler", "supervisor"):
+    if role not in ("handler", "supervisor", "figures", "signed_in"):
         raise ValueError(role)
 
     async def dependency(request: Request) -> Staff:
-        engine = engine_of(request)
+        services = services_of(request.app.state)
         now = now_of(request)
         token = request.cookies.get(sessions.COOKIE)
         given = await _given_csrf(request) if request.method == "POST" else None
-        with engine.db.session() as db:
-            found = sessions.lookup(db, token, now, engine.settings.dashboard_idle_minutes)
+        with services.db.session() as db:
+            found = sessions.lookup(db, token, now, services.settings.dashboard_idle_minutes)
             if found.expired:
                 audit.record(db, "session_idle", now, found.user)
                 db.commit()
@@ -100,3 +102,5 @@ def require(role: str, touch: bool = True) -> Callable[[Request], Awaitable[Staf
 handler = require("handler")
 handler_polling = require("handler", touch=False)
 supervisor = require("supervisor")
+figures = require("figures")  # supervisors and commissioners (bot/dashboard/figures.py)
+signed_in = require("signed_in")  # any account, e.g. to sign out

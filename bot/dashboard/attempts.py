@@ -18,10 +18,12 @@ from sqlmodel import Session, col
 from bot.dashboard import audit
 from bot.dashboard import windows as win
 from bot.outbox import drop_pending
-from bot.storage import binding
+from bot.settings import get_settings
+from bot.storage import binding, figures
 from bot.storage.crypto import Vault
-from bot.storage.db import id_of
+from bot.storage.db import id_of, utc
 from bot.storage.models import CallAttempt, CallbackRequest, StaffUser
+from bot.storage.requests import request_figures
 
 KINDS = (
     "reached",
@@ -43,6 +45,17 @@ OUTCOMES = (
     "perpetrator_programme",
     "signposted",
     "declined",
+)
+# Tries to reach the person, for "time to first attempt" (a text before calling
+# and closing are not tries).
+TRIES = (
+    "reached",
+    "no_answer",
+    "not_safe",
+    "someone_else",
+    "wrong_number",
+    "left_voicemail",
+    "call_back_later",
 )
 NOTES_LIMIT = 2000
 REASON_LIMIT = 500
@@ -85,6 +98,7 @@ def record(
     override_reason: str,
     now: datetime,
     hours: list[win.Window],
+    urgent_priority: int | None = None,
 ) -> Result:
     """Check and store one attempt in the caller's transaction."""
     problems = []
@@ -133,6 +147,7 @@ def record(
         )
 
     notes = notes.strip()
+    count_figures(session, request, kind, outcome, now, urgent_priority)
     attempt = CallAttempt(
         request_id=id_of(request),
         user_id=id_of(user),
@@ -162,6 +177,43 @@ def record(
     request.updated_at = now
     session.add(request)
     return Result(ok=True, overridden=overridden)
+
+
+def count_figures(
+    session: Session,
+    request: CallbackRequest,
+    kind: str,
+    outcome: str,
+    now: datetime,
+    urgent_priority: int | None = None,
+) -> None:
+    """The figures an attempt adds (bot/storage/figures.py), before it is stored:
+    the wait to the first try and to reaching the person, an urgent request's
+    same-day first try, reached / not reached, and the outcome. Codes only."""
+    urgent = get_settings().urgent_priority if urgent_priority is None else urgent_priority
+    known = request_figures(request, urgent)
+    where = {"area": known["area"], "channel": known["channel"]}
+    urgency = known["urgency"]
+    earlier = set(
+        session.execute(
+            select(col(CallAttempt.kind)).where(col(CallAttempt.request_id) == request.id)
+        ).scalars()
+    )
+    waited = (now - utc(request.created_at)).total_seconds() / 60
+    if kind in TRIES and not earlier & set(TRIES):
+        figures.count(session, "wait_first_attempt", now, minutes=waited, urgency=urgency, **where)
+        if urgency == "urgent":
+            same_day = figures.local_day(now) == figures.local_day(utc(request.created_at))
+            figures.count(session, "urgent_same_day", now, met="yes" if same_day else "no", **where)
+    if kind == "reached" and "reached" not in earlier:
+        figures.count(session, "wait_reached", now, minutes=waited, urgency=urgency, **where)
+        figures.count(session, "callback_result", now, result="reached", urgency=urgency, **where)
+    if kind == "closed" and "reached" not in earlier:
+        figures.count(
+            session, "callback_result", now, result="not_reached", urgency=urgency, **where
+        )
+    if outcome:
+        figures.count(session, "outcome", now, outcome=outcome, urgency=urgency, **where)
 
 
 @dataclass

@@ -45,6 +45,16 @@ ACTIONS = (
     "account_unlocked",
     "password_reset",
     "account_enabled",
+    "chats_view",
+    "chat_view",
+    "chat_claim",
+    "chat_claim_lost",
+    "chat_reply",
+    "chat_refused",
+    "chat_end",
+    "chat_to_callback",
+    "chat_transfer",
+    "chat_take_over",
 )
 
 

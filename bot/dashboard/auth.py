@@ -27,8 +27,11 @@ from bot.settings import Settings
 from bot.storage.db import rowcount, table_of
 from bot.storage.models import LoginThrottle, StaffSession, StaffUser
 
-ROLES = ("handler", "supervisor")
-RANK = {"handler": 1, "supervisor": 2}
+ROLES = ("handler", "supervisor", "commissioner")
+# A commissioner ranks below a handler: it reaches no request, number or audit
+# page, only the figures (FIGURES_ROLES), and signing out.
+RANK = {"commissioner": 0, "handler": 1, "supervisor": 2}
+FIGURES_ROLES = ("supervisor", "commissioner")
 MIN_PASSWORD = 10
 EVERY_ACCOUNT = "*"  # the throttle row counting one address across all accounts
 HASHER = PasswordHasher()  # argon2id with the library's current recommended costs
@@ -48,7 +51,7 @@ def add_user(session: Session, name: str, role: str, password: str, now: datetim
     if not name or len(name) > 60 or not all(ch.isalnum() or ch in "._-" for ch in name):
         raise AccountError("names use letters, digits, dot, dash or underscore (up to 60)")
     if role not in ROLES:
-        raise AccountError("role must be handler or supervisor")
+        raise AccountError("role must be handler, supervisor or commissioner")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password needs at least {MIN_PASSWORD} characters")
     if session.execute(select(col(StaffUser.id)).where(col(StaffUser.name) == name)).first():
@@ -224,4 +227,10 @@ def set_password(session: Session, user: StaffUser, password: str) -> None:
 
 
 def allowed(role: str, needed: str) -> bool:
-    return RANK.get(role, 0) >= RANK[needed]
+    """`needed` is a role (at least that rank), "figures" (supervisors and
+    commissioners) or "signed_in" (any account, e.g. to sign out)."""
+    if needed == "figures":
+        return role in FIGURES_ROLES
+    if needed == "signed_in":
+        return role in ROLES
+    return role in ROLES and RANK[role] >= RANK[needed] and RANK[needed] > 0

@@ -20,7 +20,9 @@ from sqlmodel import Session
 from bot.dashboard import access, audit, second_factor, sessions
 from bot.dashboard import auth as accounts
 from bot.dashboard.access import Staff
-from bot.dashboard.routes import Supervisor, _render, _set_cookie
+from bot.dashboard.deps import Supervisor
+from bot.dashboard.pages import render, set_cookie
+from bot.services import services_of
 from bot.storage.models import StaffPending, StaffUser
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -38,8 +40,9 @@ def _signed_in(request: Request, db: Session, user: StaffUser, now: datetime) ->
     accounts.succeeded(db, user.name, client_address(request))
     token = sessions.start(db, user, now)
     audit.record(db, "login", now, user)
-    response = RedirectResponse("/dashboard", status_code=303)
-    _set_cookie(request, response, sessions.COOKIE, token)
+    home = "/dashboard/figures" if user.role == "commissioner" else "/dashboard"
+    response = RedirectResponse(home, status_code=303)
+    set_cookie(request, response, sessions.COOKIE, token)
     response.delete_cookie(sessions.LOGIN_CSRF_COOKIE, path="/dashboard")
     response.delete_cookie(sessions.PENDING_COOKIE, path="/dashboard")
     return response
@@ -48,7 +51,7 @@ def _signed_in(request: Request, db: Session, user: StaffUser, now: datetime) ->
 def after_password(request: Request, db: Session, user: StaffUser, now: datetime) -> Response:
     """What a right password leads to: the code, enrolment, or (development, never
     enrolled) the queue."""
-    settings = access.engine_of(request).settings
+    settings = services_of(request.app.state).settings
     if second_factor.enrolled(user):
         step = "/dashboard/login/code"
     elif second_factor.must_enrol(settings, user):
@@ -57,7 +60,7 @@ def after_password(request: Request, db: Session, user: StaffUser, now: datetime
         return _signed_in(request, db, user, now)
     token, _row = sessions.start_pending(db, user, now)
     response = RedirectResponse(step, status_code=303)
-    _set_cookie(request, response, sessions.PENDING_COOKIE, token)
+    set_cookie(request, response, sessions.PENDING_COOKIE, token)
     return response
 
 
@@ -72,21 +75,21 @@ def _page(
 ) -> HTMLResponse:
     """A step's page with a fresh login CSRF token (double-submitted, as on sign-in)."""
     token = sessions.new_token()
-    response = _render(request, name, {**context, "csrf": token}, status)
-    _set_cookie(request, response, sessions.LOGIN_CSRF_COOKIE, token)
+    response = render(request, name, {**context, "csrf": token}, status)
+    set_cookie(request, response, sessions.LOGIN_CSRF_COOKIE, token)
     return response
 
 
 def _enrol_context(request: Request, row: StaffPending, user: StaffUser) -> dict[str, object]:
-    secret = second_factor.pending_secret(access.engine_of(request).vault, row)
+    secret = second_factor.pending_secret(services_of(request.app.state).vault, row)
     uri = second_factor.uri_for(user.name, secret)
     return {"secret": secret, "qr": second_factor.qr_svg(uri)}
 
 
 @router.get("/login/code", response_class=HTMLResponse)
 def code_page(request: Request) -> Response:
-    engine = access.engine_of(request)
-    with engine.db.session() as db:
+    services = services_of(request.app.state)
+    with services.db.session() as db:
         found = sessions.find_pending(
             db, request.cookies.get(sessions.PENDING_COOKIE), access.now_of(request)
         )
@@ -99,24 +102,24 @@ def code_page(request: Request) -> Response:
 @router.post("/login/code", response_class=HTMLResponse)
 def code(request: Request, code: Code = "", csrf_token: Token = "") -> Response:
     """Public but pending-bound: the code (or a recovery code) after the password."""
-    engine = access.engine_of(request)
+    services = services_of(request.app.state)
     now = access.now_of(request)
     if not sessions.csrf_ok(request.cookies.get(sessions.LOGIN_CSRF_COOKIE), csrf_token):
         return _page(request, "login_code.html", {"problem": "stale_form"}, 403)
     address = client_address(request)
-    with engine.db.session() as db:
+    with services.db.session() as db:
         found = sessions.find_pending(db, request.cookies.get(sessions.PENDING_COOKIE), now)
         if found is None or not second_factor.enrolled(found[1]):
             db.commit()
             return _lapsed()
         row, user = found
-        if not accounts.reserve(db, engine.settings, user.name, address, now):
+        if not accounts.reserve(db, services.settings, user.name, address, now):
             audit.record(db, "login_locked", now, user)
             db.commit()
-            context = {"problem": "locked", "minutes": engine.settings.login_lockout_minutes}
+            context = {"problem": "locked", "minutes": services.settings.login_lockout_minutes}
             return _page(request, "login_code.html", context, 429)
         db.commit()
-        how = second_factor.accept_code(db, engine.vault, user, code, now)
+        how = second_factor.accept_code(db, services.vault, user, code, now)
         if how is None:
             row.tries += 1
             db.add(row)
@@ -133,8 +136,8 @@ def code(request: Request, code: Code = "", csrf_token: Token = "") -> Response:
 
 @router.get("/login/enrol", response_class=HTMLResponse)
 def enrol_page(request: Request) -> Response:
-    engine = access.engine_of(request)
-    with engine.db.session() as db:
+    services = services_of(request.app.state)
+    with services.db.session() as db:
         found = sessions.find_pending(
             db, request.cookies.get(sessions.PENDING_COOKIE), access.now_of(request)
         )
@@ -149,17 +152,17 @@ def enrol_page(request: Request) -> Response:
 @router.post("/login/enrol", response_class=HTMLResponse)
 def enrol(request: Request, code: Code = "", csrf_token: Token = "") -> Response:
     """Confirm a new factor with its first code; then show the recovery codes once."""
-    engine = access.engine_of(request)
+    services = services_of(request.app.state)
     now = access.now_of(request)
     if not sessions.csrf_ok(request.cookies.get(sessions.LOGIN_CSRF_COOKIE), csrf_token):
         return _lapsed()
-    with engine.db.session() as db:
+    with services.db.session() as db:
         found = sessions.find_pending(db, request.cookies.get(sessions.PENDING_COOKIE), now)
         if found is None or second_factor.enrolled(found[1]):
             db.commit()
             return _lapsed()
         row, user = found
-        codes = second_factor.confirm_enrolment(db, engine.vault, row, user, code, now)
+        codes = second_factor.confirm_enrolment(db, services.vault, row, user, code, now)
         if codes is None:
             row.tries += 1
             db.add(row)
@@ -172,8 +175,8 @@ def enrol(request: Request, code: Code = "", csrf_token: Token = "") -> Response
         token = sessions.start(db, user, now)
         audit.record(db, "login", now, user)
         db.commit()
-    response = _render(request, "login_recovery_codes.html", {"codes": codes})
-    _set_cookie(request, response, sessions.COOKIE, token)
+    response = render(request, "login_recovery_codes.html", {"codes": codes})
+    set_cookie(request, response, sessions.COOKIE, token)
     response.delete_cookie(sessions.LOGIN_CSRF_COOKIE, path="/dashboard")
     response.delete_cookie(sessions.PENDING_COOKIE, path="/dashboard")
     return response
@@ -188,7 +191,7 @@ def _staff_page(
     users = db.execute(select(StaffUser).order_by(StaffUser.name)).scalars().all()
     left = {u.id: second_factor.recovery_left(db, u) for u in users}
     context = {"staff": staff, "users": users, "left": left, "done": done, "problem": problem}
-    return _render(request, "staff.html", context, 403 if problem else 200)
+    return render(request, "staff.html", context, 403 if problem else 200)
 
 
 @router.get("/staff", response_class=HTMLResponse)
@@ -196,8 +199,8 @@ def staff_page(
     request: Request, staff: Supervisor, reset: Annotated[str, Query(max_length=60)] = ""
 ) -> HTMLResponse:
     """Supervisors: every account, whether it has a second factor, and its reset."""
-    engine = access.engine_of(request)
-    with engine.db.session() as db:
+    services = services_of(request.app.state)
+    with services.db.session() as db:
         page = _staff_page(request, db, staff, done=reset)
         db.commit()
     return page
@@ -207,9 +210,9 @@ def staff_page(
 def reset_second_factor(request: Request, name: str, staff: Supervisor) -> Response:
     """A colleague lost their phone: remove their factor and end their sessions;
     they enrol a new one at their next sign-in. Audited."""
-    engine = access.engine_of(request)
+    services = services_of(request.app.state)
     now = access.now_of(request)
-    with engine.db.session() as db:
+    with services.db.session() as db:
         user = accounts.find_user(db, name[:60])
         if user is None or user.id == staff.user.id:
             page = _staff_page(request, db, staff, problem="not_colleague")

@@ -4,25 +4,29 @@ A request keeps its windows as a list of {day, start, end} in local time (as
 the bot's safe-times questions store them). "As soon as possible", or no
 windows at all, means any time within the service's callback hours. The
 queue needs two facts from this: is it safe now (and until when), and if
-not, when it next is.
+not, when it next is. The hours and windows themselves are read by
+bot/windows.py, the same code the bot's questions use.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
-LONDON = ZoneInfo("Europe/London")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The hours and windows are read in one place, shared with the bot's questions.
+from bot.windows import DAYS, LONDON, Window, service_hours, stored_windows
 
-
-@dataclass(frozen=True)
-class Window:
-    day: int  # Monday is 0
-    start: time
-    end: time
+__all__ = [
+    "DAYS",
+    "LONDON",
+    "SafeState",
+    "Window",
+    "effective",
+    "inside",
+    "parse_local",
+    "service_hours",
+    "state",
+]
 
 
 @dataclass(frozen=True)
@@ -34,30 +38,11 @@ class SafeState:
     next_start: datetime | None = None
 
 
-def _clock(value: str) -> time:
-    hour, minute = (int(part) for part in value.split(":"))
-    return time(hour, minute)
-
-
-def service_hours(service: dict[str, Any]) -> list[Window]:
-    """The callback hours from content/data/service.yaml, as windows."""
-    hours = service.get("callback_hours", {}) or {}
-    return [
-        Window(DAYS.index(day), _clock(span[0]), _clock(span[1]))
-        for day, span in hours.items()
-        if day in DAYS
-    ]
-
-
 def effective(windows: list[dict[str, str]], asap: bool, hours: list[Window]) -> list[Window]:
     """The windows a handler must keep to: the person's own, or the service hours."""
     if asap or not windows:
         return list(hours)
-    out = []
-    for w in windows:
-        if w.get("day") in DAYS:
-            out.append(Window(DAYS.index(w["day"]), _clock(w["start"]), _clock(w["end"])))
-    return out
+    return stored_windows(windows)
 
 
 def _spans(windows: list[Window], around: date) -> list[tuple[datetime, datetime]]:

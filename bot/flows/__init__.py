@@ -2,7 +2,8 @@
 
 To find a journey, open its module here: first_contact, who, info (menus
 and topics from content/info), reflection, callback, my_request, language,
-support (what follows a crisis, child or harm-risk signal).
+support (what follows a crisis, child or harm-risk signal), live_chat
+(texting with a worker).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.flows import (
     first_contact,
     info,
     language,
+    live_chat,
     my_request,
     reflection,
     support,
@@ -29,6 +31,7 @@ FLOW_NAMES = (
     "my_request",
     "language",
     "support",
+    "live_chat",
 )
 
 
@@ -42,5 +45,6 @@ def build_flows(content: Content, locales: list[str]) -> dict[str, Flow]:
         my_request.build(content),
         language.build(locales),
         support.build(),
+        live_chat.build(content),
     ]
     return {flow.name: flow for flow in flows}

@@ -245,14 +245,14 @@ def build(content: Content) -> Flow:
             on_arrive=_start,
             applies=_adult_consent,
             passes_to="consent_young",
-            routes={"yes": "number_check", "no": "declined"},
+            routes={"yes": "number_check", "no": "declined", "text_worker": "@live_chat"},
         ),
         Choice(
             "consent_young",
             "callback.consent_young",
             applies=_young_consent,
             passes_to=UNDER_16,
-            routes={"yes": "number_check", "no": "declined"},
+            routes={"yes": "number_check", "no": "declined", "text_worker": "@live_chat"},
         ),
         Choice(
             "number_check",
@@ -522,7 +522,7 @@ def build(content: Content) -> Flow:
             "no_number",
             "callback.no_number",
             on_arrive=_drop_draft,
-            routes={"main_menu": "@menu"},
+            routes={"text_worker": "@live_chat", "main_menu": "@menu"},
         ),
     ]
     by_name = {step.name: step for step in steps}

@@ -32,7 +32,7 @@ def build() -> Flow:
                 "after_danger",
                 "first_contact.after_danger",
                 before="words.danger",
-                routes={"safe_now": "@who", "not_now": "@end"},
+                routes={"safe_now": "@who", "text_worker": "@live_chat", "not_now": "@end"},
                 on_pick=_not_now,
             ),
         ],

@@ -1,31 +1,30 @@
 """When it is safe to call: the questions, shared by the callback and my-request flows.
 
 The service's callback hours and the windows people may pick come from
-content/data/service.yaml; every window is kept inside the hours. Answers
+content/data/service.yaml, read by bot/windows.py (the same reading the
+call-handlers' queue uses); every window is kept inside the hours. Answers
 are stored as a list of {day, start, end} in Europe/London local time, which
-the call-handlers' queue reads directly.
+the queue reads directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_time, get_day_names
 
 from bot.flows.answers import DAY_CODES, days, days_and_time
 from bot.flows.base import Ask, Choice, Step
 from bot.text import babel_locale
+from bot.windows import LONDON, callback_hours, clock, time_windows
 
 if TYPE_CHECKING:
     from bot.content.model import Content
     from bot.dialogue import Dialogue
-
-LONDON = ZoneInfo("Europe/London")
 
 
 @dataclass
@@ -38,16 +37,12 @@ class TypedChoice(Choice):
 
 
 class Hours:
+    """The callback hours (weekday -> ("09:00", "17:00")) and the named windows a
+    person may pick, as bot/windows.py reads them."""
+
     def __init__(self, service: dict[str, Any]) -> None:
-        hours = service.get("callback_hours", {})
-        self.open: dict[int, tuple[str, str]] = {
-            DAY_CODES.index(day): (span[0], span[1])
-            for day, span in hours.items()
-            if day in DAY_CODES
-        }
-        self.windows: dict[str, tuple[str, str]] = {
-            name: (span[0], span[1]) for name, span in service.get("time_windows", {}).items()
-        }
+        self.open: dict[int, tuple[str, str]] = callback_hours(service)
+        self.windows: dict[str, tuple[str, str]] = time_windows(service)
 
     def is_open(self, now: datetime) -> bool:
         """Are call-handlers making calls at `now` (aware, any zone)?"""
@@ -80,8 +75,7 @@ def _day_names(locale: str) -> dict[int, str]:
 
 @lru_cache(maxsize=512)
 def _clock(value: str, locale: str) -> str:
-    hour, minute = (int(part) for part in value.split(":"))
-    return format_time(time(hour, minute), format="short", locale=babel_locale(locale))
+    return format_time(clock(value), format="short", locale=babel_locale(locale))
 
 
 def describe(content: Content, windows: list[dict[str, str]], asap: bool, locale: str) -> str:
@@ -114,8 +108,11 @@ def opening_hours(content: Content, hours: Hours, locale: str) -> str:
     return describe(content, windows, False, locale)
 
 
-def time_steps(content: Content, hours: Hours, then: str, section: str = "") -> list[Step]:
-    """when -> (days -> window) -> then. Saves `asap` and `windows` in the flow's answers."""
+def time_steps(
+    content: Content, hours: Hours, then: str, section: str = "", when_key: str = "callback.when"
+) -> list[Step]:
+    """when -> (days -> window) -> then. Saves `asap` and `windows` in the flow's answers.
+    `when_key` is the first question's entry (the live chat asks it in its own words)."""
 
     def choose_asap(d: Dialogue, option: str) -> None:
         d.answers["asap"] = option == "asap"
@@ -158,7 +155,7 @@ def time_steps(content: Content, hours: Hours, then: str, section: str = "") -> 
     return [
         TypedChoice(
             "when",
-            "callback.when",
+            when_key,
             section=section,
             routes={
                 "asap": then,

@@ -2,9 +2,9 @@
 
 The engine hands the conversation here (outside a callback request) once the
 screen has read the message; each step is the signal's reply with its
-choices: a call back or the menu, or, for someone who may hurt someone, the
-help for people who want to change. A child or young person says their age:
-under 16 goes to children's help (never an adult callback), 16 or 17 may ask
+choices: a call back, texting with a worker or the menu, or, for someone who
+may hurt someone, the help for people who want to change. A child or young
+person says their age: under 16 goes to children's help (never an adult callback), 16 or 17 may ask
 for a call.
 """
 
@@ -29,11 +29,12 @@ def _child_age(d: Dialogue, option: str) -> None:
 
 
 def _no_call_under_16(options: list[str]) -> Callable[[Dialogue], list[str]]:
-    """A child who said they are under 16 is never offered an adult callback."""
+    """A child who said they are under 16 is never offered an adult callback,
+    nor a chat with an adult service's worker."""
 
     def shown(d: Dialogue) -> list[str]:
         if d.slots.get("age_group") == UNDER_16:
-            return [o for o in options if o != "callback"]
+            return [o for o in options if o not in ("callback", "text_worker")]
         return options
 
     return shown
@@ -46,8 +47,8 @@ def build() -> Flow:
             Choice(
                 "crisis",
                 "signals.crisis",
-                routes={"callback": "@callback", "menu": "@menu"},
-                shown=_no_call_under_16(["callback", "menu"]),
+                routes={"callback": "@callback", "text_worker": "@live_chat", "menu": "@menu"},
+                shown=_no_call_under_16(["callback", "text_worker", "menu"]),
             ),
             Choice(
                 "child",

@@ -20,8 +20,10 @@ from bot.storage.models import (
     AuditEvent,
     CallAttempt,
     CallbackRequest,
+    ChatMessage,
     Conversation,
     HandledMessage,
+    LiveChat,
     Outbox,
     StaffPending,
     StaffUser,
@@ -58,6 +60,14 @@ def staff_totp(user_id: int) -> bytes:
 
 def pending_secret(token_hash: str) -> bytes:
     return bound("staff_pending.secret_enc", token_hash)
+
+
+def chat_address(chat_id: int) -> bytes:
+    return bound("live_chats.address_enc", chat_id)
+
+
+def chat_message_body(message_id: int) -> bytes:
+    return bound("chat_messages.body_enc", message_id)
 
 
 def audit_reason(action: str, reference: str | None, user_name: str, at: datetime) -> bytes:
@@ -98,6 +108,8 @@ SEALED: tuple[SealedColumn, ...] = (
     SealedColumn(CallAttempt, "notes_enc", ("id",), attempt_notes),
     SealedColumn(StaffUser, "totp_enc", ("id",), staff_totp),
     SealedColumn(StaffPending, "secret_enc", ("token_hash",), pending_secret),
+    SealedColumn(LiveChat, "address_enc", ("id",), chat_address),
+    SealedColumn(ChatMessage, "body_enc", ("id",), chat_message_body),
     SealedColumn(
         AuditEvent, "reason_enc", ("action", "reference", "user_name", "at"), audit_reason
     ),

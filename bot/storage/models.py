@@ -3,7 +3,7 @@ numbers and free text live only inside encrypted fields (`*_enc`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlalchemy import true as sa_true
@@ -389,3 +389,84 @@ class PurgeTotal(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=40)
     total: int = 0
     updated_at: datetime
+
+
+class LiveChat(SQLModel, table=True):
+    """A person texting with a worker (or, out of hours, a message left for one).
+
+    No number or name in a plain column: the address is sealed in
+    `address_enc` (bound to the chat id); `signals` holds the safety screen's
+    codes, never words. status goes waiting -> open (claimed) -> ended.
+    """
+
+    __tablename__ = "live_chats"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_key: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=20)
+    address_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    locale: str = Field(default="en", max_length=10)
+    status: str = Field(default="waiting", max_length=20, index=True)  # waiting, open, ended
+    urgency: int = 0  # higher is more urgent: safety signals raise it
+    signals: str = Field(default="", max_length=200)  # comma-separated codes
+    created_at: datetime = Field(index=True)
+    last_person_at: datetime
+    last_staff_at: datetime | None = None
+    claimed_by: int | None = Field(default=None, index=True)
+    claimed_at: datetime | None = None
+    later_texts_ok: bool = False
+    windows: list[dict] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    outcome: str | None = Field(default=None, max_length=40)
+    ended_at: datetime | None = Field(default=None, index=True)
+    request_id: int | None = None
+    is_message: bool = False
+
+
+class ChatMessage(SQLModel, table=True):
+    """One line of a live chat, its text sealed to the row (bot/storage/chats.py).
+
+    `delivery` is None for the person's own lines; a worker's line goes
+    queued -> sent -> delivered (or failed), through the outbox row `outbox_id`.
+    """
+
+    __tablename__ = "chat_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(index=True)
+    author: str = Field(max_length=10)  # person, worker or bot
+    staff_id: int | None = None
+    body_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    signals: str | None = Field(default=None, max_length=200)
+    created_at: datetime
+    delivery: str | None = Field(default=None, max_length=20)
+    outbox_id: int | None = Field(default=None, index=True)
+
+
+class FigureCount(SQLModel, table=True):
+    """One daily count for the figures (bot/storage/figures.py): an event on a
+    London day in a commissioning area, whole (`dimension` "") or for one value
+    of one dimension (a channel, a route, an hour "h14", a time bucket "m60").
+    Codes only, checked against a fixed vocabulary: never a reference, person
+    key, number, name or word anyone wrote, so it outlives every purge."""
+
+    __tablename__ = "figure_counts"
+    day: date = Field(primary_key=True)
+    event: str = Field(primary_key=True, max_length=40)
+    area: str = Field(primary_key=True, max_length=20)  # southend, thurrock, essex, elsewhere, ""
+    dimension: str = Field(primary_key=True, max_length=20)
+    value: str = Field(primary_key=True, max_length=40)
+    count: int = 0
+
+
+class FigureMonthCount(SQLModel, table=True):
+    """The same counts as `figure_counts`, added up per London month (`month` is
+    its first day), written alongside them so a year's figures read a few
+    thousand rows, not a year of days."""
+
+    __tablename__ = "figure_month_counts"
+    month: date = Field(primary_key=True)
+    event: str = Field(primary_key=True, max_length=40)
+    area: str = Field(primary_key=True, max_length=20)
+    dimension: str = Field(primary_key=True, max_length=20)
+    value: str = Field(primary_key=True, max_length=40)
+    count: int = 0

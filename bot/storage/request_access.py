@@ -28,7 +28,7 @@ from bot.storage import binding
 from bot.storage.crypto import Vault
 from bot.storage.db import rowcount, utc
 from bot.storage.models import CallbackRequest, CodeWordLock
-from bot.storage.requests import OPEN_STATUSES, forget_request_data
+from bot.storage.requests import OPEN_STATUSES, count_cancelled, forget_request_data
 from bot.text import normalise
 
 PIN_DIGITS = 4
@@ -72,9 +72,11 @@ class RequestAccess:
         tries: int = 3,
         lock_minutes: int = 60,
         on_lock: OnLock | None = None,
+        urgent_priority: int = 3,
     ) -> None:
         """`on_lock` runs in the same transaction when a sender is locked out of
         a request (the engine uses it for the audit event and staff notice)."""
+        self.urgent_priority = urgent_priority  # for the figures' "urgent" count
         self.session = session
         self.vault = vault
         self.person_key = person_key
@@ -194,6 +196,7 @@ class RequestAccess:
         request.pin_hash = None
         self.session.add(request)
         forget_request_data(self.session, request.id)
+        count_cancelled(self.session, request, self.now, self.urgent_priority)
         return True
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlmodel import Session, col
 
-from bot.storage import binding
+from bot.storage import binding, figures
 from bot.storage.crypto import Vault
 from bot.storage.models import CallAttempt, CallbackRequest, IssuedReference, Outbox
 
@@ -115,12 +115,14 @@ class RequestStore:
         or by going quiet) is the one the new answers fill, so the queue never
         holds two requests, and two calls, for one person."""
         unfinished = self._find_open()
+        before = self._figures(unfinished) if unfinished is not None else None
         if (
             unfinished is not None
             and not unfinished.complete
             and self.update(unfinished.reference, answers, priority, flags, triage, complete)
         ):
             unfinished.route = route
+            self._recount(unfinished, before)
             return unfinished.reference
         reference = self._unused_reference()
         request = CallbackRequest(
@@ -137,6 +139,7 @@ class RequestStore:
         self._fill(request, answers, priority, flags, triage, complete)
         self.session.add(request)
         self.session.flush()
+        self._recount(request, None)
         if self.on_create is not None:
             self.on_create(self.session, request, self.now)
         self._open, self._looked = request, True
@@ -162,10 +165,12 @@ class RequestStore:
         if found is None:
             return False
         was_urgent = found.priority >= self.urgent_priority
+        before = self._figures(found)
         merged = sorted(set(found.safety_flags or []) | set(flags or []))
         self._fill(found, answers, priority, merged, triage, complete)
         found.updated_at = self.now
         self.session.add(found)
+        self._recount(found, before)
         if not was_urgent and found.priority >= self.urgent_priority and self.on_create:
             # Newly urgent from a triage answer: the same staff notice as a new one.
             self.session.flush()
@@ -224,6 +229,7 @@ class RequestStore:
         found = self._find_open()
         if found is None or not codes:
             return False
+        before = self._figures(found)
         merged = sorted(set(found.safety_flags or []) | set(codes))
         if merged != list(found.safety_flags or []):
             found.safety_flags = merged
@@ -232,6 +238,7 @@ class RequestStore:
         if any(c in SIGNAL_CODES for c in codes) and found.priority < urgent_priority:
             found.priority, became_urgent = urgent_priority, True
         self.session.add(found)
+        self._recount(found, before)
         if became_urgent and self.on_create is not None:
             # Newly urgent: the same staff notice a new urgent request gets
             # (queued once per reference, so a second signal adds nothing).
@@ -262,8 +269,54 @@ class RequestStore:
         found.details_enc = self.vault.seal({}, binding.request_details(found.reference))
         self.session.add(found)
         forget_request_data(self.session, found.id)
+        count_cancelled(self.session, found, self.now, self.urgent_priority)
         self._open = None
         return True
+
+    def _figures(self, request: CallbackRequest) -> dict[str, Any]:
+        """What the figures count a request under (codes only, no reference)."""
+        return request_figures(request, self.urgent_priority)
+
+    def _recount(self, request: CallbackRequest, before: dict[str, Any] | None) -> None:
+        """Count a new request in the figures, on the day it was made; a later
+        answer that changes its area, district, language, route or urgency moves
+        it from the old counts to the new ones, so each request counts once."""
+        after = self._figures(request)
+        if after == before:
+            return
+        when = request.created_at
+        if before is not None:
+            figures.count(self.session, "callback_requested", when, n=-1, **before)
+        figures.count(self.session, "callback_requested", when, **after)
+
+
+def request_figures(request: CallbackRequest, urgent_priority: int) -> dict[str, Any]:
+    """A request's area, urgency, district, channel, route and language as the
+    figures count them (bot/storage/figures.py)."""
+    return {
+        "area": figures.commissioning_area(request.area),
+        "urgency": "urgent" if request.priority >= urgent_priority else "standard",
+        "district": request.area or "not_given",
+        "channel": request.channel,
+        "route": request.route,
+        "language": request.language,
+    }
+
+
+def count_cancelled(
+    session: Session, request: CallbackRequest, now: datetime, urgent_priority: int
+) -> None:
+    """A request the person withdrew, in the figures (no reference, no person)."""
+    known = request_figures(request, urgent_priority)
+    figures.count(
+        session,
+        "callback_result",
+        now,
+        area=known["area"],
+        channel=known["channel"],
+        result="cancelled",
+        urgency=known["urgency"],
+    )
 
 
 def forget_request_data(session: Session, request_id: int | None) -> None:

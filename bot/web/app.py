@@ -34,8 +34,9 @@ from bot.dashboard.routes import install as install_dashboard
 from bot.engine import Engine
 from bot.error_reporting import init_error_reporting, report_current_exception
 from bot.production import refuse_unsafe_start
+from bot.services import Services
 from bot.settings import Settings, get_settings
-from bot.web import metrics
+from bot.web import chat_delivery, metrics
 from bot.web.security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
@@ -82,10 +83,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         built = None
         if getattr(app.state, "engine", None) is None:
             built = app.state.engine = Engine(settings=settings)
+            app.state.services = Services.of(built)
         try:
             async with AsyncExitStack() as stack:
                 for parts in channels():
                     await stack.enter_async_context(parts.lifespan(app, settings))
+                senders = {p.name: s for p in channels() if (s := p.sender(settings)) is not None}
+                await stack.enter_async_context(chat_delivery.running(app, senders))
                 _settle_start_up_objects()
                 yield
         finally:
@@ -101,6 +105,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.engine = engine
+    app.state.services = Services.of(engine) if engine is not None else None
     _add_error_handlers(app)
     # Added last so it is outermost: every response, even a calm 500, gets the headers.
     app.add_middleware(SecurityHeaders, settings=settings, refuse=_refuse_host)

@@ -29,7 +29,7 @@ from bot.storage.models import CallbackRequest, OutboundMessage, Outbox, PurgeTo
 
 log = logging.getLogger(__name__)
 
-CHANNELS = ("sms", "telegram", "simulator", "terminal")
+CHANNELS = ("sms", "telegram", "whatsapp", "simulator", "terminal")
 OUTCOMES = ("answered", "failed", "outage", "replayed")
 WAITING = ("open",)  # a request nobody holds yet
 FAILED_DELIVERY = ("failed", "undelivered")

@@ -40,6 +40,9 @@ CACHEABLE_PREFIX = "/static/"
 # (compose's "web:8000"); they answer only a status or token-guarded counts and
 # never build a link from the Host header.
 ANY_HOST_PATHS = frozenset({"/healthz", "/metrics"})
+# Routes that set their own Content-Security-Policy (the web chat page, framed
+# only by the sites content/data/webchat.yaml lists); every other one gets ours.
+OWN_POLICY_PREFIXES = ("/chat",)
 
 
 def fixed_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
@@ -107,8 +110,15 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                # A route may set a policy of its own (the web chat's names the
+                # sites that may frame it); only it then drops X-Frame-Options.
+                own_policy = headers.get("content-security-policy")
                 for name, value in self.headers:
                     headers[name.decode()] = value.decode()
+                if own_policy and path.startswith(OWN_POLICY_PREFIXES):
+                    headers["Content-Security-Policy"] = own_policy
+                    if "frame-ancestors 'none'" not in own_policy:
+                        del headers["X-Frame-Options"]
                 if no_store:
                     headers["Cache-Control"] = "no-store"
             await send(message)

@@ -1,7 +1,8 @@
 """Nothing void is sent and nothing is sent twice, whatever breaks.
 
-A fake Twilio API serves real HTTP on loopback and, on command, answers 503
-or 429, drops the connection after reading a send, or never answers. Twilio's
+A fake Twilio API (tests/fake_twilio_api.py) serves real HTTP on loopback
+and, on command, answers 503 or 429, drops the connection after reading a
+send, or never answers. Twilio's
 own client (through `SmsSender`) talks to it. Requests are cancelled in the
 bot and closed on the dashboard while Twilio is down, rows are corrupted with
 a direct UPDATE, and the clock is moved past expiries and out of the person's
@@ -12,23 +13,12 @@ void, and no text twice.
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
-import threading
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 from sqlalchemy import select, update
-from twilio.http import HttpClient
-from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response
 
 from bot.channels.sms.send import SmsSender
 from bot.content.model import Content
@@ -39,120 +29,18 @@ from bot.storage.models import CallbackRequest, Conversation, Outbox
 from bot.storage.requests import RequestStore
 from bot.worker import Worker
 from tests.dashboard_support import TUESDAY_10
+from tests.fake_twilio_api import FakeTwilioState, Loopback, fake_twilio
 from tests.sms_support import sms_engine
 from tests.test_dashboard import attempt, build, claimed
 from tests.test_outbox import add_request, queue_before_call
 
 NUMBER = "+447700900321"  # the number add_request gives every request
-_sids = itertools.count(1)
-
-
-@dataclass
-class Received:
-    to: str
-    body: str
-    answered: str  # "accepted", "503", "dropped", ...
-
-
-@dataclass
-class FakeTwilioState:
-    """What the fake was asked, and how it will answer the next sends."""
-
-    plan: deque[tuple[Any, ...]] = field(default_factory=deque)
-    received: list[Received] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-    port: int = 0
-
-    def fail_next(self, status: int, code: int, retry_after: int | None = None) -> None:
-        self.plan.append(("status", status, code, retry_after))
-
-    def drop_next(self) -> None:
-        """Read the send, then close the connection without an answer (it may have gone)."""
-        self.plan.append(("drop",))
-
-    def hang_next(self) -> None:
-        """Read the send and never answer (the sender's read times out)."""
-        self.plan.append(("hang",))
-
-    def reached(self, to: str | None = None) -> list[Received]:
-        """Sends that reached Twilio and may have been delivered."""
-        return [
-            r
-            for r in self.received
-            if r.answered in ("accepted", "dropped", "hung") and (to is None or r.to == to)
-        ]
-
-
-def _handler(state: FakeTwilioState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *_args: object) -> None:  # keep the test output quiet
-            return
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            form = parse_qs(self.rfile.read(length).decode())
-            to, body = form.get("To", [""])[0], form.get("Body", [""])[0]
-            step = state.plan.popleft() if state.plan else ("ok",)
-            if step[0] == "drop":
-                state.received.append(Received(to, body, "dropped"))
-                self.close_connection = True
-                return
-            if step[0] == "hang":
-                state.received.append(Received(to, body, "hung"))
-                state.release.wait(10)
-                self.close_connection = True
-                return
-            if step[0] == "status":
-                _, status, code, retry_after = step
-                state.received.append(Received(to, body, str(status)))
-                headers = {"Retry-After": str(retry_after)} if retry_after else {}
-                self._answer(status, {"code": code, "message": "fake", "status": status}, headers)
-                return
-            state.received.append(Received(to, body, "accepted"))
-            sid = f"SM{next(_sids):032x}"
-            self._answer(201, {"sid": sid, "status": "queued", "num_segments": "1"}, {})
-
-        def _answer(self, status: int, payload: dict, headers: dict[str, str]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler
 
 
 @pytest.fixture
 def twilio() -> Iterator[FakeTwilioState]:
-    state = FakeTwilioState()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    server.daemon_threads = True
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    state.release.set()
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-class Loopback(HttpClient):
-    """Twilio's own HTTP client (requests underneath), sent to the fake's port."""
-
-    def __init__(self, port: int, timeout: float = 5) -> None:
-        self.real = TwilioHttpClient(timeout=timeout)
-        super().__init__(self.real.logger, False, timeout)
-        self.port = port
-
-    def request(self, method: str, uri: str, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
-        local = uri.replace("https://api.twilio.com", f"http://127.0.0.1:{self.port}")
-        return self.real.request(method, local, *args, **kwargs)
+    with fake_twilio() as state:
+        yield state
 
 
 @pytest.fixture

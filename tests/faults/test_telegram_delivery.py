@@ -180,9 +180,7 @@ def test_a_server_killed_mid_send_loses_no_reply(tg: Engine, fake: FakeBotApi) -
     assert finished == fake.called("sendMessage")[1]["text"]
 
 
-def test_an_unreadable_unsent_turn_never_holds_up_the_others(
-    tg: Engine, fake: FakeBotApi
-) -> None:
+def test_an_unreadable_unsent_turn_never_holds_up_the_others(tg: Engine, fake: FakeBotApi) -> None:
     from sqlalchemy import update
 
     from bot.storage.models import HandledMessage

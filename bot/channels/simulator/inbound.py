@@ -18,3 +18,12 @@ class SimulatorMessage(BaseModel):
     choice: str | None = Field(default=None, min_length=1, max_length=64, pattern=OPTION_PATTERN)
     # session + ":" + message_id must fit the 128-character provider id column.
     message_id: str | None = Field(default=None, min_length=1, max_length=63, pattern=ID_PATTERN)
+
+
+class SimulatorPoll(BaseModel):
+    """The page asking for a worker's live-chat lines, confirming those up to `after`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session: str = Field(min_length=8, max_length=64, pattern=ID_PATTERN)
+    after: int = Field(default=0, ge=0)

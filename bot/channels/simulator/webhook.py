@@ -4,12 +4,15 @@ It lets content editors and developers see every reply as both media will
 show it, through the same engine and database as the real channels. The
 simulator is a channel of its own ("simulator"), so its conversations never
 mix with real ones, and its message ids are scoped to the browser session so
-one session can never replay another's answers.
+one session can never replay another's answers. A worker's lines in a live
+chat cannot be sent to a page: they wait in the outbox until the page asks
+(`/simulator/waiting`, bot/channels/mailbox.py), as the web chat's do.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from bot.channels.simulator.inbound import SimulatorMessage
+from bot.channels.mailbox import collect
+from bot.channels.simulator.inbound import SimulatorMessage, SimulatorPoll
 from bot.channels.simulator.render import reply_json
 from bot.engine import Engine
 from bot.types import Inbound
@@ -50,3 +54,12 @@ def message(body: SimulatorMessage, request: Request) -> dict[str, list[dict[str
     )
     replies = _engine(request).handle(inbound)
     return {"replies": [reply_json(r) for r in replies]}
+
+
+@router.post("/waiting")
+def waiting(body: SimulatorPoll, request: Request) -> dict[str, list[dict[str, object]]]:
+    """A worker's lines for this page, oldest first; those up to `after` are confirmed shown."""
+    engine = _engine(request)
+    person = engine.vault.person_key("simulator", body.session)
+    found = collect(engine.db, engine.vault, "simulator", person, body.after, datetime.now(UTC))
+    return {"messages": [{"id": m["id"], "text": m["text"]} for m in found]}

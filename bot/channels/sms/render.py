@@ -12,7 +12,7 @@ delivery finds the same records and so gets the same TwiML.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -34,12 +34,17 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 TWIML = "text/xml"  # the media type of every answer to Twilio
 
 
-def message_bodies(replies: Sequence[Reply], limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """The SMS bodies for a turn: usually one, never one over `limit` characters."""
+def message_bodies(
+    replies: Sequence[Reply],
+    limit: int = MAX_MESSAGE_CHARS,
+    render: Callable[[Reply], str] = sms_text,
+) -> list[str]:
+    """The SMS bodies for a turn: usually one, never one over `limit` characters.
+    `render` writes one reply (WhatsApp's differs from SMS's)."""
     bodies: list[str] = []
     current = ""
     for reply in replies:
-        text = _NOT_XML.sub("", sms_text(reply))
+        text = _NOT_XML.sub("", render(reply))
         for unit in split_to_fit(text, lambda piece: len(piece) <= limit):
             candidate = f"{current}{REPLY_GAP}{unit}" if current else unit
             if len(candidate) <= limit:
@@ -53,7 +58,12 @@ def message_bodies(replies: Sequence[Reply], limit: int = MAX_MESSAGE_CHARS) -> 
 
 
 def delivery_ids(
-    db: Database, person_key: str, message_sid: str, bodies: list[str], now: datetime
+    db: Database,
+    person_key: str,
+    message_sid: str,
+    bodies: list[str],
+    now: datetime,
+    channel: str = "sms",
 ) -> list[int]:
     """The delivery record of each body: the stored ones on a retry, else new ones.
 
@@ -62,7 +72,9 @@ def delivery_ids(
     the message id, so two deliveries of one text never make two records.)
     """
     with db.session() as session:
-        ids = delivery_ids_in(session, db.is_postgres, person_key, message_sid, bodies, now)
+        ids = delivery_ids_in(
+            session, db.is_postgres, person_key, message_sid, bodies, now, channel=channel
+        )
         session.commit()
     return ids
 
@@ -74,8 +86,11 @@ def delivery_ids_in(
     message_sid: str,
     bodies: list[str],
     now: datetime,
+    channel: str = "sms",
 ) -> list[int]:
-    """`delivery_ids` inside a transaction already open (the turn's own)."""
+    """`delivery_ids` inside a transaction already open (the turn's own). SMS
+    rows keep segments and encoding; other channels (WhatsApp) are not billed
+    by segment and keep neither."""
     names = [message_sid] + [f"{message_sid}#{n}" for n in range(2, len(bodies) + 1)]
     if is_postgres:  # a retry racing the first delivery waits for its records
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(message_sid))))
@@ -83,7 +98,7 @@ def delivery_ids_in(
         row.in_reply_to: row
         for row in session.execute(
             select(OutboundMessage)
-            .where(col(OutboundMessage.channel) == "sms")
+            .where(col(OutboundMessage.channel) == channel)
             .where(col(OutboundMessage.person_key) == person_key)
             .where(col(OutboundMessage.in_reply_to).in_(names))
         ).scalars()
@@ -92,9 +107,9 @@ def delivery_ids_in(
     for name, body in zip(names, bodies, strict=True):
         row = found.get(name)
         if row is None:
-            encoding, segments = sms_segments(body)
+            encoding, segments = sms_segments(body) if channel == "sms" else ("", 0)
             row = OutboundMessage(
-                channel="sms",
+                channel=channel,
                 person_key=person_key,
                 in_reply_to=name,
                 segments=segments,

@@ -95,8 +95,14 @@ class SmsSender:
             options["messaging_service_sid"] = settings.twilio_messaging_service_sid
         else:
             options["from_"] = settings.twilio_from
+        return self._post(options, "/sms/status")
+
+    def _post(self, options: dict[str, Any], status_path: str) -> str:
+        """One message through Twilio's client (WhatsApp's sender shares it);
+        its sid, or the outbox's verdict raised."""
+        settings = self.settings
         if settings.public_base_url:
-            options["status_callback"] = settings.public_base_url.rstrip("/") + "/sms/status"
+            options["status_callback"] = settings.public_base_url.rstrip("/") + status_path
         try:
             return str(self.client.messages.create(**options).sid)
         except (TwilioRestException, TwilioServiceException) as error:

@@ -1,5 +1,6 @@
 """POST /sms/status: how each message we sent fared. Numbers the carrier refuses
-(error 21610) are noted as opted out.
+(error 21610) are noted as opted out. WhatsApp's reports come the same way
+(`report_status` with its channel name, from bot/channels/whatsapp/).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from bot.channels.sms.render import (
 from bot.channels.sms.verify import signed_form
 from bot.engine import Engine
 from bot.outbox import record_opt_out
+from bot.storage import chats
 from bot.storage.models import OutboundMessage
 from bot.text import normalise
 
@@ -49,6 +51,14 @@ STATUS_RANK = {
     "canceled": 3,
 }
 OPTED_OUT_ERROR = "21610"
+# What a report means for a worker's live-chat line (bot/storage/chats.py).
+CHAT_DELIVERY = {
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+    "canceled": "failed",
+}
 
 
 def _engine(request: Request) -> Engine:
@@ -81,8 +91,11 @@ def parse_status(form: FormData, reply: str | None) -> StatusReport:
 _unknown_reports = itertools.count(1)
 
 
-def record_status(engine: Engine, report: StatusReport, now: datetime) -> bool:
-    """Update the delivery record a report is about; False when there is none."""
+def record_status(
+    engine: Engine, report: StatusReport, now: datetime, channel: str = "sms"
+) -> bool:
+    """Update the delivery record a report is about; False when there is none.
+    Only SMS numbers are marked opted out by 21610 (the carrier's STOP)."""
     with engine.db.session() as session:
         row = None
         if report.reply_id is not None:
@@ -91,14 +104,14 @@ def record_status(engine: Engine, report: StatusReport, now: datetime) -> bool:
             row = (
                 session.execute(
                     select(OutboundMessage)
-                    .where(col(OutboundMessage.channel) == "sms")
+                    .where(col(OutboundMessage.channel) == channel)
                     .where(col(OutboundMessage.provider_id) == report.message_sid)
                     .order_by(col(OutboundMessage.id))
                 )
                 .scalars()
                 .first()
             )
-        if row is None or row.channel != "sms":
+        if row is None or row.channel != channel:
             session.commit()
             return False
         if report.status and STATUS_RANK[report.status] >= STATUS_RANK.get(row.status, 0):
@@ -109,18 +122,25 @@ def record_status(engine: Engine, report: StatusReport, now: datetime) -> bool:
             row.error_code = report.error_code
         row.updated_at = now
         session.add(row)
-        if report.error_code == OPTED_OUT_ERROR and report.to:
+        if row.outbox_id is not None and row.status in CHAT_DELIVERY:
+            chats.mark_delivery(session, row.outbox_id, CHAT_DELIVERY[row.status])
+        if report.error_code == OPTED_OUT_ERROR and report.to and channel == "sms":
             record_opt_out(session, engine.vault, report.to, "carrier", now)
         session.commit()
     return True
 
 
-@router.post("/status")
-async def status(request: Request, now: ArrivedAt) -> Response:
+async def report_status(request: Request, now: datetime, channel: str) -> Response:
+    """A signed delivery report for one of `channel`'s messages, recorded."""
     engine = _engine(request)
     form = await signed_form(request, engine.settings)
     report = parse_status(form, request.query_params.get("reply"))
-    found = await run_in_threadpool(record_status, engine, report, now)
+    found = await run_in_threadpool(record_status, engine, report, now, channel)
     if not found:
         log.info("delivery reports for unknown messages so far: %d", next(_unknown_reports))
     return Response(empty_twiml(), media_type=TWIML)
+
+
+@router.post("/status")
+async def status(request: Request, now: ArrivedAt) -> Response:
+    return await report_status(request, now, "sms")

@@ -8,6 +8,9 @@
   var LOG_KEY = "frontdoor-simulator-log";
   var EXIT_PAUSE_MS = 2500;
   var ENDPOINT = "/simulator/messages";
+  var WAITING = "/simulator/waiting";
+  var POLL_MS = 3000; // a worker's lines in a live chat arrive when the page asks
+  var SHOWN_KEY = "frontdoor-simulator-shown";
 
   var smsThread = document.getElementById("sms-thread");
   var tgThread = document.getElementById("telegram-thread");
@@ -133,8 +136,19 @@
     tgThread.appendChild(tg.box);
   }
 
+  function drawWorker(entry) {
+    // A worker's line is plain text, shown as typed in both media.
+    [smsThread, tgThread].forEach(function (thread) {
+      var line = wrapper("bot worker", "auto");
+      line.bubble.textContent = entry.text;
+      thread.appendChild(line.box);
+    });
+  }
+
   function draw(entry) {
-    if (entry.who === "person") { drawPerson(entry); } else { drawBot(entry.reply); }
+    if (entry.who === "person") { drawPerson(entry); }
+    else if (entry.who === "worker") { drawWorker(entry); }
+    else { drawBot(entry.reply); }
   }
 
   function save() {
@@ -257,6 +271,7 @@
   newButton.addEventListener("click", function () {
     if (busy) { return; }
     store(SESSION_KEY, null);
+    store(SHOWN_KEY, null);
     pending = null;
     retryButton.hidden = true;
     clearViews();
@@ -265,5 +280,28 @@
     input.focus();
   });
 
+  function poll() {
+    if (busy || document.hidden) { return; }
+    var shown = Number(recall(SHOWN_KEY) || "0");
+    fetch(WAITING, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ session: sessionId(), after: shown }),
+      credentials: "same-origin",
+      cache: "no-store"
+    }).then(function (response) {
+      return response.ok ? response.json() : { messages: [] };
+    }).then(function (data) {
+      (data.messages || []).forEach(function (message) {
+        if (message.id <= shown) { return; } // handed over again: already on the page
+        shown = message.id;
+        store(SHOWN_KEY, String(shown));
+        add({ who: "worker", text: message.text });
+      });
+      scrollDown();
+    }).catch(function () { /* asked again at the next tick */ });
+  }
+
   restore();
+  window.setInterval(poll, POLL_MS);
 })();

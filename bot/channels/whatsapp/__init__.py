@@ -1,0 +1,1 @@
+"""WhatsApp through Twilio: the SMS webhook's rules, WhatsApp's addresses and window."""
