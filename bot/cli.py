@@ -57,7 +57,7 @@ def _safety_train(_args: argparse.Namespace) -> int:
 def _safety_eval(args: argparse.Namespace) -> int:
     from bot.safety.commands import run_eval
 
-    return run_eval(get_settings(), show=args.show)
+    return run_eval(get_settings(), show=args.show, split=args.split)
 
 
 def _i18n(args: argparse.Namespace) -> int:
@@ -191,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=_safety_train)
     evaluate = safety_sub.add_parser("eval", help="recall and false alarms on the held-out split")
     evaluate.add_argument("--show", action="store_true", help="list each miss and false alarm")
+    evaluate.add_argument(
+        "--split",
+        choices=("heldout", "dev"),
+        default="heldout",
+        help="dev: the messages written to probe phrases while changing them (read freely)",
+    )
     evaluate.set_defaults(func=_safety_eval)
 
     telegram = sub.add_parser("telegram", help="connect the Telegram bot")

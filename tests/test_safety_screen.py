@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from bot.safety import SafetyScreen
-from bot.safety.classifier import MODEL_PATH, Model, train
+from bot.safety.classifier import MODEL_PATH, N_FEATURES, Model, train
 from bot.safety.corpus import fingerprint, read_split
 from bot.safety.evaluate import evaluate, table
-from bot.safety.patterns import PatternError, PatternSet
+from bot.safety.patterns import SIGNALS, PatternError, PatternSet
 from bot.settings import PROJECT_ROOT, get_settings
 
 CORPUS = PROJECT_ROOT / "tests" / "data" / "safety"
@@ -174,6 +175,44 @@ def test_one_language_denying_it_outweighs_another_reading_its_words(
     assert "crisis" in kinds(screen, "im suicidal")
 
 
+def test_a_message_that_denies_or_dates_is_noticed_in_its_own_language() -> None:
+    patterns = small(
+        {"danger_now": ["hit me"]},
+        negations="not, never",
+        past=["years ago", "used to"],
+        present="now",
+    )
+    assert patterns.denies_or_dates("he does not hit me he just shouts")
+    assert patterns.denies_or_dates("he used to hit me")
+    assert patterns.denies_or_dates("the police came in 2019")
+    assert not patterns.denies_or_dates("he is hitting me")
+    assert not patterns.denies_or_dates("he used to hit me and now he is hitting me again")
+
+
+def sure_model(score: float) -> Model:
+    """A real model that gives every message the same score for every signal."""
+    weights = sparse.csc_matrix((N_FEATURES, len(SIGNALS)), dtype=np.float64)
+    logit = float(np.log(score / (1 - score)))
+    return Model(SIGNALS, weights, np.full(len(SIGNALS), logit), np.full(len(SIGNALS), 0.5), "")
+
+
+def test_the_classifier_alone_can_be_made_surer_of_a_message_that_denies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.safety import screen as module
+
+    assert not module.CAUTIOUS_KINDS  # shipped switched off, see screen.py
+    monkeypatch.setattr(module, "CAUTIOUS_KINDS", frozenset({"danger_now"}))
+    screen = SafetyScreen(PATTERNS, LOCALES)
+    screen.model = sure_model(0.9)
+    assert set(screen.read("ele grita com os vizinhos", "pt").kinds) == set(SIGNALS)
+    others = set(SIGNALS) - {"danger_now"}  # often said with a negation: not held back
+    assert set(screen.read("ele nao grita com os vizinhos", "pt").kinds) == others
+    assert set(screen.read("ele gritava com os vizinhos ha dois anos", "pt").kinds) == others
+    screen.model = sure_model(0.99)
+    assert set(screen.read("ele nao grita com os vizinhos", "pt").kinds) == set(SIGNALS)
+
+
 # ----- the shipped screen ---------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "signal"),
@@ -261,7 +300,7 @@ def test_training_is_reproducible_and_never_reads_the_held_out_split(tmp_path: P
 # crisis 95%, child and harm risk 90%, false alarms 3%) are not all met yet;
 # this test keeps the screen from getting worse while it is improved. Raise a
 # floor when a change lifts the figure; never lower one to make a change pass.
-RECALL_FLOOR = {"danger_now": 0.924, "crisis": 0.912, "child": 0.960, "harm_risk": 0.797}
+RECALL_FLOOR = {"danger_now": 0.932, "crisis": 0.912, "child": 0.960, "harm_risk": 0.818}
 FALSE_ALARM_CEILING = 0.027
 
 

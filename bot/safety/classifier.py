@@ -65,8 +65,8 @@ class Model:
         probabilities = 1.0 / (1.0 + np.exp(-raw))
         return dict(zip(self.signals, probabilities.tolist(), strict=True))
 
-    def raised(self, text: str) -> set[str]:
-        scores = self.scores(text)
+    def raised(self, text: str, scores: dict[str, float] | None = None) -> set[str]:
+        scores = self.scores(text) if scores is None else scores
         return {
             s for s, t in zip(self.signals, self.thresholds.tolist(), strict=True) if scores[s] >= t
         }

@@ -387,6 +387,23 @@ class PatternSet:
                 )
         return hits
 
+    def denies_or_dates(self, text: str) -> bool:
+        """Does any clause, read in this language, deny something or speak of
+        the past? The classifier reads letters, not meaning: "he doesn't hit me"
+        and "he used to hit me" look to it like "he hits me", so alone it must
+        be surer of such a message (see SafetyScreen.read)."""
+        for tokens in self._clause_tokens(text):
+            if any(t.norm in self.negations or t.norm in self.negations_after for t in tokens):
+                return True
+            if self.negated_forms is not None and any(
+                self.negated_forms.fullmatch(t.norm) for t in tokens
+            ):
+                return True
+            dated = self.past.matches(tokens) or any(_a_past_year(t.norm) for t in tokens)
+            if dated and not self.present.matches(tokens):
+                return True
+        return False
+
     def _clause_tokens(self, text: str) -> list[list[Token]]:
         """The clauses as tokens. A short tail after a break word ("and a knife",
         "и нож") names no new event: it stays with the clause before, unless it
