@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import col
 
+from bot.channels.render import rich_html
 from bot.channels.webchat.config import load_config, page_policy, parse_config
 from bot.channels.webchat.inbound import issue_token, session_of
 from bot.content.model import Content
@@ -421,3 +422,19 @@ def test_a_post_too_large_is_refused_before_it_is_read(client: TestClient) -> No
     )
     assert response.status_code == 413
     assert "error" in response.json()
+
+
+@pytest.mark.parametrize("lang", ["en", "pl", "ar"])
+def test_the_greeting_speaks_of_the_page_not_a_phone(
+    client: TestClient, chat_engine: Engine, lang: str
+) -> None:
+    """The phone greeting promises to delete messages "from this phone"; on the
+    web the page is what is cleared, and the page's exit button is named."""
+    greeting = PageClient(client, lang=lang).start()[0]
+    content = chat_engine.content
+    assert greeting["key"] == "first_contact.greeting"
+    phone = content.reply("first_contact.greeting", lang, options=[]).rich
+    web = content.reply("webchat.greeting", lang, options=[]).rich
+    assert phone != web
+    assert greeting["html"] == rich_html(content.reply("webchat.greeting", lang, options=[]))
+    assert content.text("webchat.exit", lang) in web

@@ -4,6 +4,7 @@ Urdu or Arabic reply reads right to left inside any page."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.channels.render import rich_html
@@ -31,6 +32,19 @@ PAGE_WORDS = (
     "close",
     "ended",
 )
+
+
+# Replies whose words speak of a phone: the page says the same thing its own way.
+PAGE_VARIANTS = {"first_contact.greeting": "webchat.greeting"}
+
+
+def for_page(content: Content, reply: Reply) -> Reply:
+    """The reply as the page should word it (same key, same options)."""
+    variant = PAGE_VARIANTS.get(reply.key)
+    if variant is None:
+        return reply
+    worded = content.reply(variant, reply.locale, options=[])
+    return replace(reply, sms=worded.sms, rich=worded.rich)
 
 
 def reply_json(reply: Reply) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from bot.channels.webchat.inbound import (
     session_of,
 )
 from bot.channels.webchat.limits import busy_replies, may_start_chat, over_address_cap
-from bot.channels.webchat.render import page_words, reply_json
+from bot.channels.webchat.render import for_page, page_words, reply_json
 from bot.engine import Engine, TurnHooks
 from bot.types import Inbound, Reply
 
@@ -211,7 +211,7 @@ def _page(
     config = _config(request)
     words = page_words(engine.content, locale)
     direction = engine.content.reply("webchat.title", locale, options=[]).direction
-    shown = [reply_json(r) for r in replies or []]
+    shown = [reply_json(for_page(engine.content, r)) for r in replies or []]
     response = templates.TemplateResponse(
         request,
         "chat.html",
@@ -318,11 +318,11 @@ WIDGET_WORDS = ("open", "close", "exit", "title")
 
 @router.post("/api/messages")
 async def api_message(body: MessageIn, request: Request) -> JSONResponse:
-    locale = page_locale(_engine(request), body.lang, "")
+    engine = _engine(request)
+    locale = page_locale(engine, body.lang, "")
     status, token, replies = await _answer(request, body, locale)
-    return JSONResponse(
-        {"token": token, "replies": [reply_json(r) for r in replies]}, status_code=status
-    )
+    shown = [reply_json(for_page(engine.content, r)) for r in replies]
+    return JSONResponse({"token": token, "replies": shown}, status_code=status)
 
 
 @router.post("/api/exit", status_code=204)
