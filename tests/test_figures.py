@@ -417,6 +417,84 @@ def test_breakdowns_of_one_event_withhold_their_shared_total_alike(sqlite_engine
     assert set(states.values()) == {"small"}, states
 
 
+def test_no_hidden_cell_can_be_worked_out_by_differencing_periods(
+    sqlite_engine: Engine,
+) -> None:
+    """A quarter less two of its months, a year less three quarters, area by area:
+    a reader holding every month, quarter and year table (each area and all areas)
+    must not be able to work out any cell hidden in any of them."""
+    plan = {  # (month, area, channel): count
+        (7, "southend", "sms"): 3,
+        (7, "southend", "telegram"): 9,
+        (7, "essex", "sms"): 20,
+        (7, "essex", "telegram"): 12,
+        (7, "thurrock", "sms"): 9,
+        (8, "southend", "sms"): 10,
+        (8, "southend", "telegram"): 8,
+        (8, "essex", "sms"): 15,
+        (8, "essex", "telegram"): 11,
+        (9, "southend", "sms"): 12,
+        (9, "southend", "telegram"): 7,
+        (9, "essex", "sms"): 30,
+        (9, "essex", "telegram"): 6,
+        (10, "thurrock", "sms"): 2,
+        (10, "thurrock", "telegram"): 10,
+        (10, "essex", "sms"): 8,
+        (10, "essex", "telegram"): 9,
+    }
+    for (month, area, channel), n in plan.items():
+        with sqlite_engine.db.session() as session:
+            when = datetime(2026, month, 15, 9, 0, tzinfo=UTC)
+            figures.count(
+                session, "callback_requested", when, area=area, n=n, channel=channel,
+                urgency="standard",
+            )  # fmt: skip
+            session.commit()
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    quarters = [f"2026-Q{q}" for q in range(1, 5)]
+    areas = ("southend", "thurrock", "essex", "elsewhere", "all")
+    columns = ("sms", "telegram", "total")
+    known: dict[str, int] = {}
+    unknown: dict[str, range] = {}
+    hidden: set[str] = set()
+    with sqlite_engine.db.session() as session:
+        for code in (*months, *quarters, "2026"):
+            for view in fr.VIEWS:
+                table = fr.build(session, fr.parse_period(code), view).table("callbacks_channel")
+                assert table is not None
+                cells = {r.value: r.cell for r in table.rows}
+                for column in columns:
+                    key = f"{code}:{view}:{column}"
+                    if table.all_areas_only:  # nothing in this period was counted by area
+                        unknown[key] = range(0, 10_000)
+                        continue
+                    cell = table.total if column == "total" else cells[column]
+                    if cell.shown:
+                        known[key] = cell.value
+                    else:
+                        unknown[key] = range(1, 5) if cell.state == "small" else range(5, 10_000)
+                        hidden.add(key)
+            for column in columns:  # elsewhere is never published on its own
+                unknown[f"{code}:elsewhere:{column}"] = range(0, 10_000)
+        session.commit()
+    assert "2026-07:southend:sms" in hidden and "2026-Q4:thurrock:sms" in hidden
+    lines = []
+    for code in (*months, *quarters, "2026"):
+        lines += [[f"{code}:{a}:{c}" for c in columns[:-1]] + [f"{code}:{a}:total"] for a in areas]
+        lines += [[f"{code}:{a}:{c}" for a in areas[:-1]] + [f"{code}:all:{c}"] for c in columns]
+    for area in areas:
+        for column in columns:
+            for q, quarter in enumerate(quarters):
+                parts = months[3 * q : 3 * q + 3]
+                lines.append(
+                    [f"{m}:{area}:{column}" for m in parts] + [f"{quarter}:{area}:{column}"]
+                )
+            lines.append([f"{q}:{area}:{column}" for q in quarters] + [f"2026:{area}:{column}"])
+    possible = _solutions(lines, known, unknown)
+    for key in hidden:
+        assert len(possible[key]) > 1, (key, possible[key])
+
+
 def test_periods_parse_and_bad_ones_are_refused() -> None:
     assert fr.parse_period("2026-q3") == fr.Period(
         "2026-Q3", "quarter", date(2026, 7, 1), date(2026, 9, 30)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -211,3 +212,49 @@ def test_equality_answers_are_counted_and_each_may_be_skipped(site: tuple[Engine
         ("harmed_by", "ex_partner"): 1,
     }
     assert all(r[0] != date(2000, 1, 1) for r in rows)
+
+
+def test_a_reached_call_offers_the_optional_equality_form_unlinked_to_the_request(
+    site: tuple[Engine, Clock],
+) -> None:
+    """After "reached" the request page offers the monitoring, calmly and optionally;
+    the link carries no reference, and what is counted holds none."""
+    engine, clock = site
+    reference = make_request(engine, AUGUST)
+    client = client_for(engine, clock, "alice")
+
+    def record(kind: str) -> str:
+        page = client.get(f"/dashboard/requests/{reference}")
+        done = client.post(
+            f"/dashboard/requests/{reference}/{'attempts' if kind else 'claim'}",
+            data={"kind": kind, "csrf_token": csrf_of(page.text)},
+        )
+        assert done.status_code == 200, done.text
+        return done.text
+
+    record("")  # claim it
+    not_reached = record("no_answer")
+    assert "Recorded:" in not_reached and "equality-prompt" not in not_reached
+    reached = record("reached")
+    prompt = reached[reached.index('id="equality-prompt"') :].split("</div>")[0]
+    assert "Optional" in prompt and "can be skipped" in prompt
+    link = re.search(r'href="([^"]*)"', prompt)
+    assert link is not None and link.group(1) == "/dashboard/equality"
+    assert reference not in prompt
+    form = client.get(link.group(1))
+    assert form.status_code == 200 and reference not in form.text
+    saved = client.post(
+        "/dashboard/equality",
+        data={"csrf_token": csrf_of(form.text), "age_band": "age_25_34"},
+        headers={"referer": f"http://testserver/dashboard/requests/{reference}"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and reference not in saved.headers["location"]
+    with engine.db.session() as session:
+        stored = [
+            (r.event, r.area, r.dimension, r.value)
+            for r in session.execute(select(FigureCount)).scalars()
+        ]
+        session.commit()
+    assert ("equality", "", "age_band", "age_25_34") in stored
+    assert all(reference.lower() not in "".join(row).lower() for row in stored)

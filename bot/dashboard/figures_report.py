@@ -17,6 +17,8 @@ nothing hidden can be worked out. Rows' totals are shared by every breakdown of
 an event, so a total withheld in one breakdown is withheld in all of them.
 "Elsewhere" is never shown on its own but is protected as if it were, since it
 is all areas less the three shown.
+Across periods, a quarter's or a year's cell is hidden whenever it is hidden in
+any of its months (see `build`), so no period can be differenced against others.
 
 Python hands codes to the templates; the words are in figures*.html.
 """
@@ -255,51 +257,128 @@ def _values(dimension: str, fixed: tuple[str, ...], seen: set[str]) -> list[str]
     return [*fixed, *extra]
 
 
-def build(session: Session, period: Period, view: str = "all") -> Report:
-    """Every table for `period`, seen from one commissioning area or all."""
-    if view not in VIEWS:
-        raise ValueError(view)
-    counts: dict[tuple[str, str, str, str], int] = defaultdict(int)
-    areas_of: dict[str, set[str]] = defaultdict(set)
-    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+Counts = dict[tuple[str, str, str, str], int]
+TOTAL = ""  # the key of a grid's total column
+
+
+@dataclass
+class _Grid:
+    """One breakdown of an event for every area (rows) and value (columns, the
+    total last), with the cells suppression hides."""
+
+    areas: list[str]
+    values: list[str]
+    grid: list[list[int]]
+    hidden: set[tuple[int, int]] = field(default_factory=set)
+
+    def key(self, r: int, c: int) -> tuple[str, str]:
+        return self.areas[r], self.values[c] if c < len(self.values) else TOTAL
+
+    def at(self, key: tuple[str, str]) -> tuple[int, int] | None:
+        area, value = key
+        if area not in self.areas or (value != TOTAL and value not in self.values):
+            return None
+        column = len(self.values) if value == TOTAL else self.values.index(value)
+        return self.areas.index(area), column
+
+
+def months_of(period: Period) -> list[Period]:
+    """The calendar months a period is made of."""
+    first, last = period.start, period.end
+    return [period_of(date(first.year, m, 1), "month") for m in range(first.month, last.month + 1)]
+
+
+def _read(session: Session, period: Period) -> Counts:
+    counts: Counts = defaultdict(int)
     for t in figures.totals(session, period.start, period.end):
         counts[(t.event, t.area, t.dimension, t.value)] += t.count
-        areas_of[t.event].add(t.area)
-        if t.dimension:
-            seen[(t.event, t.dimension)].add(t.value)
+    return counts
+
+
+def build(session: Session, period: Period, view: str = "all") -> Report:
+    """Every table for `period`, seen from one commissioning area or all.
+
+    Across periods: a quarter or a year is its months added up, so a quarter
+    less two of its months would give the third away (and a year less three
+    quarters the fourth, an area the same way). So a quarter's or a year's
+    cell is hidden whenever the same cell (event, breakdown, area, value or
+    total) is hidden in any of its months, before its own lines are checked.
+    What such a period shows is then only sums of cells every month shows, so
+    it tells nobody more than the month tables already do; and a month's
+    tables never depend on any other month, so they read the same whenever
+    they are printed."""
+    if view not in VIEWS:
+        raise ValueError(view)
+    forced: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    waits_hidden: set[tuple[str, str]] = set()
+    if period.kind == "month":
+        counts = _read(session, period)
+    else:
+        counts = defaultdict(int)
+        for month in months_of(period):
+            month_counts = _read(session, month)
+            for key, n in month_counts.items():
+                counts[key] += n
+            for table_id, g in _grids(month_counts, {}).items():
+                forced[table_id] |= {g.key(r, c) for r, c in g.hidden}
+            waits_hidden |= {
+                (w.event, w.urgency) for w in _waits(month_counts, view) if not w.count.shown
+            }
+    grids = _grids(counts, forced)
     report = Report(period, view)
-    by_event: dict[str, list[tuple[str, str, str, tuple[str, ...]]]] = defaultdict(list)
-    for table_id, section, event, dimension, fixed in TABLES:
-        by_event[event].append((table_id, section, dimension, fixed))
-    for event, tables in by_event.items():
-        report.tables += _event_tables(event, tables, counts, areas_of[event], seen, view)
-    report.waits = _waits(report, counts, view)
-    order = {t[0]: i for i, t in enumerate(TABLES)}
-    report.tables.sort(key=lambda t: order[t.id])
+    for table_id, section, event, dimension, _fixed in TABLES:
+        g = grids[table_id]
+        if view not in g.areas:  # an area view of a figure counted for all areas only
+            report.tables.append(
+                Table(table_id, section, event, dimension, [], Cell(0, "withheld"), True)
+            )
+            continue
+        r = g.areas.index(view)
+        rows = [Row(v, _cell(g.grid, g.hidden, r, i)) for i, v in enumerate(g.values)]
+        whole = _cell(g.grid, g.hidden, r, len(g.values))
+        report.tables.append(Table(table_id, section, event, dimension, rows, whole))
+    report.waits = _waits(counts, view, waits_hidden)
     return report
 
 
-def _event_tables(
+def _grids(counts: Counts, forced: dict[str, set[tuple[str, str]]]) -> dict[str, _Grid]:
+    """Every table's grid, suppressed; `forced` names cells (area, value) to hide."""
+    areas_of: dict[str, set[str]] = defaultdict(set)
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for event, area, dimension, value in counts:
+        areas_of[event].add(area)
+        if dimension:
+            seen[(event, dimension)].add(value)
+    by_event: dict[str, list[tuple[str, str, tuple[str, ...]]]] = defaultdict(list)
+    for table_id, _section, event, dimension, fixed in TABLES:
+        by_event[event].append((table_id, dimension, fixed))
+    out: dict[str, _Grid] = {}
+    for event, tables in by_event.items():
+        out.update(_event_grids(event, tables, counts, areas_of[event], seen, forced))
+    return out
+
+
+def _event_grids(
     event: str,
-    tables: list[tuple[str, str, str, tuple[str, ...]]],
-    counts: dict[tuple[str, str, str, str], int],
+    tables: list[tuple[str, str, tuple[str, ...]]],
+    counts: Counts,
     stored_areas: set[str],
     seen: dict[tuple[str, str], set[str]],
-    view: str,
-) -> list[Table]:
+    forced: dict[str, set[tuple[str, str]]],
+) -> dict[str, _Grid]:
     area_scoped = bool(stored_areas - {""})
-    rows = [*figures.AREAS, "all"] if area_scoped else ["all"]
+    areas = [*figures.AREAS, "all"] if area_scoped else ["all"]
 
     def at(area: str, dimension: str, value: str) -> int:
         if area == "all":
             return sum(counts.get((event, a, dimension, value), 0) for a in ("", *figures.AREAS))
         return counts.get((event, area, dimension, value), 0)
 
-    grids: dict[str, tuple[list[str], list[list[int]]]] = {}
-    for table_id, _section, dimension, fixed in tables:
+    grids: dict[str, _Grid] = {}
+    for table_id, dimension, fixed in tables:
         values = _values(dimension, fixed, seen[(event, dimension)])
         grid = []
-        for area in rows:
+        for area in areas:
             total = at(area, "", "")
             cells = [at(area, dimension, v) for v in values]
             grid.append([*cells, total])
@@ -307,34 +386,21 @@ def _event_tables(
             values.append(NOT_RECORDED)
             for row in grid:
                 row.insert(-1, row[-1] - sum(row[:-1]))
-        grids[table_id] = (values, grid)
+        grids[table_id] = _Grid(areas, values, grid)
 
     # The row totals are shared by every breakdown: withhold them alike.
     totals_hidden: set[int] = set()
-    hidden_of: dict[str, set[tuple[int, int]]] = {}
     while True:
         before = set(totals_hidden)
-        for table_id, (values, grid) in grids.items():
-            last = len(values)
-            forced = {(r, last) for r in totals_hidden}
-            hidden = protect(grid, forced)
-            hidden_of[table_id] = hidden
-            totals_hidden |= {r for r, c in hidden if c == last}
+        for table_id, g in grids.items():
+            last = len(g.values)
+            spots = (g.at(key) for key in forced.get(table_id, set()))
+            given = {rc for rc in spots if rc is not None and g.grid[rc[0]][rc[1]]}
+            g.hidden = protect(g.grid, given | {(r, last) for r in totals_hidden})
+            totals_hidden |= {r for r, c in g.hidden if c == last}
         if totals_hidden == before:
             break
-
-    out = []
-    row_index = rows.index(view) if view in rows else None
-    for table_id, section, dimension, _fixed in tables:
-        values, grid = grids[table_id]
-        hidden = hidden_of[table_id]
-        if row_index is None:  # an area view of a figure counted for all areas only
-            out.append(Table(table_id, section, event, dimension, [], Cell(0, "withheld"), True))
-            continue
-        table_rows = [Row(v, _cell(grid, hidden, row_index, i)) for i, v in enumerate(values)]
-        whole = _cell(grid, hidden, row_index, len(values))
-        out.append(Table(table_id, section, event, dimension, table_rows, whole))
-    return out
+    return grids
 
 
 def _cell(grid: list[list[int]], hidden: set[tuple[int, int]], r: int, c: int) -> Cell:
@@ -356,7 +422,7 @@ def _quantile(histogram: list[tuple[str, int]], share: float) -> str | None:
     return histogram[-1][0]
 
 
-def _waits(report: Report, counts: dict[tuple[str, str, str, str], int], view: str) -> list[Wait]:
+def _waits(counts: Counts, view: str, hidden: set[tuple[str, str]] | None = None) -> list[Wait]:
     """Median and 90th percentile of each wait, overall and by urgency, as the
     bucket they fall in; withheld when fewer than 5 were timed."""
     areas = ("", *figures.AREAS) if view == "all" else (view,)
@@ -370,7 +436,10 @@ def _waits(report: Report, counts: dict[tuple[str, str, str, str], int], view: s
                 for code in figures.BUCKET_VALUES
             ]
             n = sum(v for _, v in histogram)
-            shown = Cell(n, "shown" if n >= SMALL or n == 0 else "small")
+            state = "shown" if n >= SMALL or n == 0 else "small"
+            if state == "shown" and n and (event, urgency) in (hidden or set()):
+                state = "withheld"  # hidden in one of its months: see `build`
+            shown = Cell(n, state)
             waits.append(
                 Wait(
                     event,
