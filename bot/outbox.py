@@ -13,8 +13,8 @@ to a number that opted out are refused before any provider is called.
 Every row says what it is for (`request_id`, None for staff notices) and
 until when it makes sense (`expires_at`). Just before the provider is called
 the row is checked again: its request must still exist and be open or
-claimed, now must be inside the person's safe times (bot/dashboard/windows.py,
-the same rules the dashboard keeps to) and before the row's expiry. A row
+claimed, now must be inside the person's safe times (bot/windows.py, the
+same rules the dashboard keeps to) and before the row's expiry. A row
 that fails a check is marked `void` with a reason code in `last_error` (never
 personal data) and counted; "we will call you in 10 minutes" is never sent to
 someone who cancelled, outside their safe times, or an hour late. Cancelling
@@ -44,8 +44,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
+from bot import windows as win
 from bot.content.loader import read_yaml
-from bot.dashboard import windows as win
 from bot.settings import PROJECT_ROOT
 from bot.storage import binding, chats
 from bot.storage.crypto import Vault

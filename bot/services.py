@@ -29,6 +29,17 @@ class Services:
     content: Content
     engine: Engine | None = None  # where a conversation is run; None outside the web app
 
+    @property
+    def reference_prefix(self) -> str:
+        """The letters a callback reference starts with ("FD" in FD-7KQ2)."""
+        return str(self.content.data.get("service", {}).get("reference_prefix", "FD"))
+
+    @property
+    def teams(self) -> dict[str, str]:
+        """The team that calls back in each area: area id -> team."""
+        areas = self.content.data.get("areas", {}).get("areas", {})
+        return {area_id: area.get("team") for area_id, area in areas.items()}
+
     @classmethod
     def of(cls, engine: Engine) -> Services:
         """The services an engine was built with (it builds them from the settings)."""

@@ -5,16 +5,17 @@ The callback hours (content/data/service.yaml, `callback_hours` and the
 {day, start, end}) are in Europe/London local time. The bot's safe-times
 questions (bot/flows/safe_times.py) and the call-handlers' queue
 (bot/dashboard/windows.py) both read them here, so a change to the format is
-made once and the two can never disagree about when it is safe to call. This
-module imports nothing from the project: flows, the dashboard and the worker
-may all use it.
+made once and the two can never disagree about when it is safe to call. The
+worker's outbox and the mailbox ask the same question (is this moment inside
+the person's safe windows?) here too. This module imports nothing from the
+project: flows, the dashboard, channels and the worker may all use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,3 +66,19 @@ def stored_windows(windows: list[dict[str, str]]) -> list[Window]:
         for w in windows
         if w.get("day") in DAYS
     ]
+
+
+def effective(windows: list[dict[str, str]], asap: bool, hours: list[Window]) -> list[Window]:
+    """The windows a handler must keep to: the person's own, or the service hours."""
+    if asap or not windows:
+        return list(hours)
+    return stored_windows(windows)
+
+
+def inside(windows: list[Window], when: datetime) -> bool:
+    """Whether a moment (aware) falls inside one of the windows."""
+    local = when.astimezone(LONDON)
+    return any(
+        w.day == local.weekday() and w.start <= local.time().replace(tzinfo=None) < w.end
+        for w in windows
+    )

@@ -58,7 +58,7 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlmodel import Session, col
 
-from bot.dashboard import windows as win
+from bot import windows as win
 from bot.dashboard.claims import release_idle
 from bot.dashboard.sessions import forget_stale
 from bot.engine import Engine

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
@@ -25,6 +26,12 @@ from bot.engine import Engine
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage.migrate import upgrade
 from bot.types import Inbound, Reply
+
+# Browser tests wait for what a person or a worker would see. On a 2-core machine
+# running the suite on every core, a page can take longer than Playwright's
+# 5-second default to update; a wait is a wait, not a speed check (speed lives
+# in `make bench`), so it is generous here.
+expect.set_options(timeout=20_000)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

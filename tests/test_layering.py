@@ -41,6 +41,26 @@ RULES: list[tuple[str, set[str], str]] = [
 ]
 
 
+# Who may import the dashboard from outside it (and the web app that mounts it):
+# file -> the dashboard modules it may use, each pinned so no new arrow creeps in.
+DASHBOARD_SENTENCE = (
+    "Nothing outside the dashboard and the web app imports the dashboard, except the"
+    " command line, the worker and the engine's staff notices."
+)
+DASHBOARD_IMPORTERS: dict[str, set[str]] = {
+    # The command line runs the staff-account and figures commands the dashboard owns;
+    # like the web app it is a top-level entry point.
+    "bot/cli.py": {"bot.dashboard", "bot.dashboard.admin", "bot.dashboard.figures_cli"},
+    # The worker process runs the dashboard's housekeeping on a timer: releasing idle
+    # claims and forgetting stale staff sessions.
+    "bot/worker.py": {"bot.dashboard.claims", "bot.dashboard.sessions"},
+    # A new urgent request (or a code-word lock-out) queues the staff notice and its
+    # audit row in the engine's own transaction; the notice's template, the audit log
+    # and the practice channel live in the dashboard, so moving it would move them too.
+    "bot/engine.py": {"bot.dashboard.notices"},
+}
+
+
 def _module_name(path: Path) -> list[str]:
     return list(path.relative_to(ROOT).with_suffix("").parts)
 
@@ -96,6 +116,30 @@ def test_rule_holds(layer: str, forbidden: set[str], sentence: str) -> None:
     assert files_of(layer), f"bot/{layer} has no Python files: is the rule still right?"
     found = breaches(layer, forbidden)
     assert not found, f"README: {sentence!r} is broken:\n" + "\n".join(found)
+
+
+def test_only_the_named_modules_import_the_dashboard() -> None:
+    """The worker, the outbox and the channels read safe windows from bot/windows.py,
+    not the dashboard's copy; a new importer must be named above, with its reason."""
+    found = []
+    for path in sorted(BOT.rglob("*.py")):
+        if "migrations" in path.parts or layer_of(".".join(_module_name(path))) in (
+            "dashboard",
+            "web",
+        ):
+            continue
+        name = str(path.relative_to(ROOT))
+        allowed = DASHBOARD_IMPORTERS.get(name, set())
+        source = path.read_text(encoding="utf-8")
+        for module in sorted(imported_modules(source, _module_name(path))):
+            named = any(  # `from bot.dashboard.x import y` also reads as bot.dashboard.x.y
+                module == a or (a != "bot.dashboard" and module.startswith(f"{a}."))
+                for a in allowed
+            )
+            if layer_of(module) == "dashboard" and not named:
+                found.append(f"{name} imports {module}")
+    assert not found, f"README: {DASHBOARD_SENTENCE!r} is broken:\n" + "\n".join(found)
+    assert f"- {DASHBOARD_SENTENCE}" in README
 
 
 @pytest.mark.parametrize("sentence", sorted({r[2] for r in RULES}))

@@ -24,7 +24,7 @@ from functools import lru_cache
 from sqlalchemy import delete, select
 from sqlmodel import Session, col
 
-from bot.dashboard import windows as win
+from bot import windows as win
 from bot.outbox import callback_hours, void_reason
 from bot.settings import PROJECT_ROOT
 from bot.storage import binding, chats

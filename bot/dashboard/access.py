@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from fastapi import Request
 
@@ -20,9 +19,6 @@ from bot.dashboard.auth import allowed
 from bot.services import services_of
 from bot.storage.db import id_of
 from bot.storage.models import StaffUser
-
-if TYPE_CHECKING:  # the dashboard only uses the app's engine, never the flows behind it
-    from bot.engine import Engine
 
 
 class NotSignedIn(Exception):
@@ -44,11 +40,6 @@ class Staff:
     user: StaffUser
     session_id: int
     csrf: str
-
-
-def engine_of(request: Request) -> Engine:
-    """Kept for older callers: routes take the services through `bot.dashboard.deps`."""
-    return request.app.state.engine
 
 
 def now_of(request: Request) -> datetime:

@@ -16,17 +16,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from bot.dashboard import access, audit, present
+from bot.content.model import Content
+from bot.dashboard import audit, present
 from bot.dashboard import chat_actions as act
 from bot.dashboard import windows as win
 from bot.dashboard.access import Staff
 from bot.dashboard.attempts import OUTCOMES
+from bot.dashboard.deps import Db, Handler, HandlerPolling, Now, Supervisor, Svc
+from bot.services import Services
 from bot.storage import chats
 from bot.storage.db import id_of, utc
 from bot.storage.models import CallbackRequest, LiveChat, StaffUser
@@ -49,9 +52,6 @@ EMERGENCY_KEY = "words.danger"  # the emergency guidance, offered as a saved rep
 
 router = APIRouter(prefix="/dashboard/conversations", include_in_schema=False)
 
-Handler = Annotated[Staff, Depends(access.handler)]
-HandlerPolling = Annotated[Staff, Depends(access.handler_polling)]
-Supervisor = Annotated[Staff, Depends(access.supervisor)]
 Shown = Annotated[str, Query(max_length=16)]
 
 
@@ -82,11 +82,9 @@ def _staff_names(db: Session) -> dict[int, str]:
 
 
 def _list_context(
-    request: Request, db: Session, staff: Staff, practice: bool = False
+    svc: Services, db: Session, now: datetime, staff: Staff, practice: bool = False
 ) -> dict[str, Any]:
-    engine = access.engine_of(request)
-    now = access.now_of(request)
-    alert = engine.settings.chat_wait_alert_minutes
+    alert = svc.settings.chat_wait_alert_minutes
     names = _staff_names(db)
     supervisor = act.is_supervisor(staff.user)
     rows = []
@@ -120,7 +118,7 @@ def _list_context(
         "waiting": waiting,
         "held": held,
         "mine_count": mine_count,
-        "limit": engine.settings.chat_max_open_per_worker,
+        "limit": svc.settings.chat_max_open_per_worker,
         "alert_minutes": alert,
         "long_waits": [r for r in waiting if r.long_wait] if supervisor else [],
         "shown": shown,
@@ -132,29 +130,33 @@ def _list_context(
 def conversations_page(
     request: Request,
     staff: Handler,
+    svc: Svc,
+    db: Db,
+    now: Now,
     problem: Annotated[str, Query(max_length=30)] = "",
     done: Annotated[str, Query(max_length=30)] = "",
     practice: bool = False,
 ) -> HTMLResponse:
-    now = access.now_of(request)
-    engine = access.engine_of(request)
-    with engine.db.session() as db:
-        context = _list_context(request, db, staff, practice)
-        audit.record(db, "chats_view", now, staff.user)
-        db.commit()
+    context = _list_context(svc, db, now, staff, practice)
+    audit.record(db, "chats_view", now, staff.user)
+    db.commit()
     context.update(problem=problem, done=done)
     return _render(request, "conversations.html", context)
 
 
 @router.get("/rows", response_class=HTMLResponse)
 def conversations_rows(
-    request: Request, staff: HandlerPolling, shown: Shown = "", practice: bool = False
+    request: Request,
+    staff: HandlerPolling,
+    svc: Svc,
+    db: Db,
+    now: Now,
+    shown: Shown = "",
+    practice: bool = False,
 ) -> Response:
     """The live part of the list; 204 when nothing changed."""
-    engine = access.engine_of(request)
-    with engine.db.session() as db:
-        context = _list_context(request, db, staff, practice)
-        db.commit()
+    context = _list_context(svc, db, now, staff, practice)
+    db.commit()
     if shown and context["shown"] == shown:
         return Response(status_code=204)
     return _render(request, "_chat_rows.html", context)
@@ -179,9 +181,8 @@ def _forbidden(request: Request, staff: Staff, why: str) -> HTMLResponse:
     return _render(request, "chat_forbidden.html", {"staff": staff, "why": why}, 403)
 
 
-def _saved_replies(request: Request, chat: LiveChat) -> list[dict[str, str]]:
+def _saved_replies(content: Content, chat: LiveChat) -> list[dict[str, str]]:
     """Vetted replies in the person's language, with the English for the worker."""
-    content = access.engine_of(request).content
     keys = [key for key in content.entries if key.startswith(SAVED_PREFIX)]
     if EMERGENCY_KEY in content:
         keys.append(EMERGENCY_KEY)
@@ -194,18 +195,18 @@ def _saved_replies(request: Request, chat: LiveChat) -> list[dict[str, str]]:
     return found
 
 
-def _saved_text(request: Request, chat: LiveChat, key: str) -> str:
-    for saved in _saved_replies(request, chat):
+def _saved_text(content: Content, chat: LiveChat, key: str) -> str:
+    for saved in _saved_replies(content, chat):
         if saved["key"] == key:
             return saved["text"]
     return ""
 
 
-def _live_context(request: Request, db: Session, staff: Staff, chat: LiveChat) -> dict[str, Any]:
-    engine = access.engine_of(request)
-    now = access.now_of(request)
-    window = engine.settings.chat_reply_window_minutes
-    lines = chats.messages(db, engine.vault, id_of(chat)) if act.may_read(chat, staff.user) else []
+def _live_context(
+    svc: Services, db: Session, now: datetime, staff: Staff, chat: LiveChat
+) -> dict[str, Any]:
+    window = svc.settings.chat_reply_window_minutes
+    lines = chats.messages(db, svc.vault, id_of(chat)) if act.may_read(chat, staff.user) else []
     names = _staff_names(db)
     reply_block = chats.can_reply(chat, id_of(staff.user), now, window)
     reply_until = utc(chat.last_person_at) + timedelta(minutes=window)
@@ -246,9 +247,10 @@ def _open_request(db: Session, chat: LiveChat) -> CallbackRequest | None:
     ).scalar_one_or_none()
 
 
-def _page_context(request: Request, db: Session, staff: Staff, chat: LiveChat) -> dict[str, Any]:
-    engine = access.engine_of(request)
-    context = _live_context(request, db, staff, chat)
+def _page_context(
+    svc: Services, db: Session, now: datetime, staff: Staff, chat: LiveChat
+) -> dict[str, Any]:
+    context = _live_context(svc, db, now, staff, chat)
     windows = win.effective(chat.windows or [], False, [])
     others = [
         u.name
@@ -259,12 +261,12 @@ def _page_context(request: Request, db: Session, staff: Staff, chat: LiveChat) -
     ]
     context.update(
         windows=present.window_lines(windows),
-        saved=_saved_replies(request, chat) if context["mine"] else [],
+        saved=_saved_replies(svc.content, chat) if context["mine"] else [],
         others=others,
         known_request=_open_request(db, chat) if context["readable"] else None,
-        segment_limit=engine.settings.chat_long_message_segments,
-        limit=engine.settings.chat_max_open_per_worker,
-        window_minutes=engine.settings.chat_reply_window_minutes,
+        segment_limit=svc.settings.chat_long_message_segments,
+        limit=svc.settings.chat_max_open_per_worker,
+        window_minutes=svc.settings.chat_reply_window_minutes,
         needs_number=chat.channel not in act.PHONE_CHANNELS,
         form={"text": "", "confirm_long": False},
         problem="",
@@ -280,46 +282,48 @@ def chat_page(
     request: Request,
     chat_id: int,
     staff: Handler,
+    svc: Svc,
+    db: Db,
+    now: Now,
     sent: Annotated[str, Query(max_length=20)] = "",
     done: Annotated[str, Query(max_length=30)] = "",
 ) -> HTMLResponse:
     """The chat: the transcript for its holder and supervisors (every view audited);
     for anyone else a waiting chat's summary and a claim button, nothing more."""
-    engine = access.engine_of(request)
-    now = access.now_of(request)
-    with engine.db.session() as db:
-        chat = _find(db, chat_id)
-        if chat is None:
-            db.commit()
-            return _missing(request, staff)
-        if not act.may_read(chat, staff.user) and chat.status != chats.WAITING:
-            act.refuse(db, chat, staff.user, "not_holder", now)
-            db.commit()
-            return _forbidden(request, staff, "chat_not_holder")
-        context = _page_context(request, db, staff, chat)
-        detail = (
-            "holder" if context["mine"] else ("supervisor" if context["readable"] else "summary")
-        )
-        audit.record(
-            db, "chat_view", now, staff.user, reference=act.reference_of(chat), detail=detail
-        )
+    chat = _find(db, chat_id)
+    if chat is None:
         db.commit()
+        return _missing(request, staff)
+    if not act.may_read(chat, staff.user) and chat.status != chats.WAITING:
+        act.refuse(db, chat, staff.user, "not_holder", now)
+        db.commit()
+        return _forbidden(request, staff, "chat_not_holder")
+    context = _page_context(svc, db, now, staff, chat)
+    detail = "holder" if context["mine"] else ("supervisor" if context["readable"] else "summary")
+    audit.record(db, "chat_view", now, staff.user, reference=act.reference_of(chat), detail=detail)
+    db.commit()
     context.update(sent=sent, done=done)
     return _render(request, "chat.html", context)
 
 
 @router.get("/{chat_id}/live", response_class=HTMLResponse)
-def chat_live(request: Request, chat_id: int, staff: HandlerPolling, shown: Shown = "") -> Response:
+def chat_live(
+    request: Request,
+    chat_id: int,
+    staff: HandlerPolling,
+    svc: Svc,
+    db: Db,
+    now: Now,
+    shown: Shown = "",
+) -> Response:
     """The transcript and the chat's state, polled each second: a danger message,
     a MENU or an EXIT shows at once. Only for whoever may read the chat."""
-    engine = access.engine_of(request)
-    with engine.db.session() as db:
-        chat = _find(db, chat_id)
-        if chat is None:
-            db.commit()
-            return _missing(request, staff)
-        context = _live_context(request, db, staff, chat)
+    chat = _find(db, chat_id)
+    if chat is None:
         db.commit()
+        return _missing(request, staff)
+    context = _live_context(svc, db, now, staff, chat)
+    db.commit()
     if shown and context["shown"] == shown:
         return Response(status_code=204)
     return _render(request, "_chat_live.html", context)
@@ -327,7 +331,9 @@ def chat_live(request: Request, chat_id: int, staff: HandlerPolling, shown: Show
 
 def _refused(
     request: Request,
+    svc: Services,
     db: Session,
+    now: datetime,
     staff: Staff,
     chat: LiveChat,
     problem: str,
@@ -337,7 +343,7 @@ def _refused(
 ) -> HTMLResponse:
     """The chat page again, with a calm sentence saying why (and what was typed kept)."""
     db.refresh(chat)
-    context = _page_context(request, db, staff, chat)
+    context = _page_context(svc, db, now, staff, chat)
     context.update(problem=problem, count=count)
     context["form"].update(form)
     db.commit()
@@ -349,16 +355,13 @@ def _back(chat_id: int, query: str = "") -> RedirectResponse:
 
 
 @router.post("/{chat_id}/claim", response_class=HTMLResponse)
-def claim(request: Request, chat_id: int, staff: Handler) -> Response:
-    engine = access.engine_of(request)
-    now = access.now_of(request)
-    with engine.db.session() as db:
-        chat = _find(db, chat_id)
-        if chat is None:
-            db.commit()
-            return _missing(request, staff)
-        why = act.claim(db, chat, staff.user, now, engine.settings.chat_max_open_per_worker)
+def claim(request: Request, chat_id: int, staff: Handler, svc: Svc, db: Db, now: Now) -> Response:
+    chat = _find(db, chat_id)
+    if chat is None:
         db.commit()
+        return _missing(request, staff)
+    why = act.claim(db, chat, staff.user, now, svc.settings.chat_max_open_per_worker)
+    db.commit()
     if why is None:
         return _back(chat_id)
     return RedirectResponse(f"/dashboard/conversations?problem={why}", status_code=303)
@@ -369,35 +372,35 @@ def reply(
     request: Request,
     chat_id: int,
     staff: Handler,
+    svc: Svc,
+    db: Db,
+    now: Now,
     text: Annotated[str, Form(max_length=4000)] = "",
     saved: Annotated[str, Form(max_length=60)] = "",
     confirm_long: Annotated[bool, Form()] = False,
 ) -> Response:
-    engine = access.engine_of(request)
-    now = access.now_of(request)
-    with engine.db.session() as db:
-        chat = _find(db, chat_id)
-        if chat is None:
-            db.commit()
-            return _missing(request, staff)
-        if not text.strip() and saved:
-            text = _saved_text(request, chat, saved)
-        sent = act.reply(
-            db, engine.vault, engine.settings, chat, staff.user, text, confirm_long, now
-        )
-        if sent.refusal is not None:
-            return _refused(
-                request,
-                db,
-                staff,
-                chat,
-                sent.refusal,
-                422 if sent.refusal in ("empty", "too_long") else 409,
-                text=text,
-                confirm_long=confirm_long,
-                count=sent.count,
-            )
+    chat = _find(db, chat_id)
+    if chat is None:
         db.commit()
+        return _missing(request, staff)
+    if not text.strip() and saved:
+        text = _saved_text(svc.content, chat, saved)
+    sent = act.reply(db, svc.vault, svc.settings, chat, staff.user, text, confirm_long, now)
+    if sent.refusal is not None:
+        return _refused(
+            request,
+            svc,
+            db,
+            now,
+            staff,
+            chat,
+            sent.refusal,
+            422 if sent.refusal in ("empty", "too_long") else 409,
+            text=text,
+            confirm_long=confirm_long,
+            count=sent.count,
+        )
+    db.commit()
     delivery = getattr(request.app.state, "chat_delivery", None)
     if delivery is not None:
         delivery.wake()  # the line leaves now, not at the next poll
@@ -409,19 +412,20 @@ def end(
     request: Request,
     chat_id: int,
     staff: Handler,
+    svc: Svc,
+    db: Db,
+    now: Now,
     outcome: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    engine = access.engine_of(request)
-    now = access.now_of(request)
-    with engine.db.session() as db:
-        chat = _find(db, chat_id)
-        if chat is None:
-            db.commit()
-            return _missing(request, staff)
-        why = act.end(db, chat, staff.user, outcome, now)
-        if why is not None:
-            return _refused(request, db, staff, chat, why, 422 if why == "no_outcome" else 409)
+    chat = _find(db, chat_id)
+    if chat is None:
         db.commit()
+        return _missing(request, staff)
+    why = act.end(db, chat, staff.user, outcome, now)
+    if why is not None:
+        status = 422 if why == "no_outcome" else 409
+        return _refused(request, svc, db, now, staff, chat, why, status)
+    db.commit()
     return RedirectResponse(f"/dashboard/conversations?done=ended-{chat_id}", status_code=303)
 
 
@@ -430,30 +434,31 @@ def to_callback(
     request: Request,
     chat_id: int,
     staff: Handler,
+    svc: Svc,
+    db: Db,
+    now: Now,
     number: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Turn the chat into a callback request from what it already knows."""
-    engine = access.engine_of(request)
-    now = access.now_of(request)
-    with engine.db.session() as db:
-        chat = _find(db, chat_id)
-        if chat is None:
-            db.commit()
-            return _missing(request, staff)
-        why, reference = act.to_callback(
-            db,
-            engine.vault,
-            engine.settings,
-            chat,
-            staff.user,
-            given_number=number,
-            now=now,
-            reference_prefix=engine.reference_prefix,
-            teams=engine.teams,
-        )
-        if why is not None:
-            return _refused(request, db, staff, chat, why, 422 if "number" in why else 409)
+    chat = _find(db, chat_id)
+    if chat is None:
         db.commit()
+        return _missing(request, staff)
+    why, reference = act.to_callback(
+        db,
+        svc.vault,
+        svc.settings,
+        chat,
+        staff.user,
+        given_number=number,
+        now=now,
+        reference_prefix=svc.reference_prefix,
+        teams=svc.teams,
+    )
+    if why is not None:
+        status = 422 if "number" in why else 409
+        return _refused(request, svc, db, now, staff, chat, why, status)
+    db.commit()
     return _back(chat_id, f"?done=callback-{reference}")
 
 
@@ -462,33 +467,32 @@ def transfer(
     request: Request,
     chat_id: int,
     staff: Handler,
+    svc: Svc,
+    db: Db,
+    now: Now,
     to: Annotated[str, Form(max_length=60)] = "",
 ) -> Response:
-    engine = access.engine_of(request)
-    now = access.now_of(request)
-    with engine.db.session() as db:
-        chat = _find(db, chat_id)
-        if chat is None:
-            db.commit()
-            return _missing(request, staff)
-        why = act.transfer(db, chat, staff.user, to, now, engine.settings.chat_max_open_per_worker)
-        if why is not None:
-            return _refused(request, db, staff, chat, why)
+    chat = _find(db, chat_id)
+    if chat is None:
         db.commit()
+        return _missing(request, staff)
+    why = act.transfer(db, chat, staff.user, to, now, svc.settings.chat_max_open_per_worker)
+    if why is not None:
+        return _refused(request, svc, db, now, staff, chat, why)
+    db.commit()
     return RedirectResponse(f"/dashboard/conversations?done=transferred-{chat_id}", status_code=303)
 
 
 @router.post("/{chat_id}/take-over", response_class=HTMLResponse)
-def take_over(request: Request, chat_id: int, staff: Supervisor) -> Response:
-    engine = access.engine_of(request)
-    now = access.now_of(request)
-    with engine.db.session() as db:
-        chat = _find(db, chat_id)
-        if chat is None:
-            db.commit()
-            return _missing(request, staff)
-        why = act.take_over(db, chat, staff.user, now)
-        if why is not None:
-            return _refused(request, db, staff, chat, why)
+def take_over(
+    request: Request, chat_id: int, staff: Supervisor, svc: Svc, db: Db, now: Now
+) -> Response:
+    chat = _find(db, chat_id)
+    if chat is None:
         db.commit()
+        return _missing(request, staff)
+    why = act.take_over(db, chat, staff.user, now)
+    if why is not None:
+        return _refused(request, svc, db, now, staff, chat, why)
+    db.commit()
     return _back(chat_id)

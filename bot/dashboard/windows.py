@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 # The hours and windows are read in one place, shared with the bot's questions.
-from bot.windows import DAYS, LONDON, Window, service_hours, stored_windows
+from bot.windows import DAYS, LONDON, Window, effective, inside, service_hours
 
 __all__ = [
     "DAYS",
@@ -36,13 +36,6 @@ class SafeState:
     now: bool
     until: datetime | None = None
     next_start: datetime | None = None
-
-
-def effective(windows: list[dict[str, str]], asap: bool, hours: list[Window]) -> list[Window]:
-    """The windows a handler must keep to: the person's own, or the service hours."""
-    if asap or not windows:
-        return list(hours)
-    return stored_windows(windows)
 
 
 def _spans(windows: list[Window], around: date) -> list[tuple[datetime, datetime]]:
@@ -67,15 +60,6 @@ def state(windows: list[Window], now: datetime) -> SafeState:
         if start > local and upcoming is None:
             upcoming = start
     return SafeState(now=False, next_start=upcoming)
-
-
-def inside(windows: list[Window], when: datetime) -> bool:
-    """Whether a moment (aware) falls inside one of the windows."""
-    local = when.astimezone(LONDON)
-    return any(
-        w.day == local.weekday() and w.start <= local.time().replace(tzinfo=None) < w.end
-        for w in windows
-    )
 
 
 def parse_local(value: str) -> datetime | None:
