@@ -193,9 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--show", action="store_true", help="list each miss and false alarm")
     evaluate.add_argument(
         "--split",
-        choices=("heldout", "dev"),
+        choices=("heldout", "dev", "probe"),
         default="heldout",
-        help="dev: the messages written to probe phrases while changing them (read freely)",
+        help=(
+            "dev: the messages written to probe phrases while changing them (read freely); "
+            "probe: messages written fresh, before reading the phrases, "
+            "to see whether they generalise"
+        ),
     )
     evaluate.set_defaults(func=_safety_eval)
 

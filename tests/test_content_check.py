@@ -236,3 +236,12 @@ def test_a_plural_block_for_a_param_the_english_lacks_is_refused(tmp_path: Path)
     wrong = RO_DAYS.replace("{days, plural", "{weeks, plural")
     found = locale_problems(tiny_content(tmp_path, PLAIN_DAYS, {"ro": {"test.keep:sms": wrong}}))
     assert any("[ro] placeholders differ in test.keep:sms" in p for p in found), found
+
+
+def test_an_empty_item_in_a_safety_phrase_list_is_found(copy: Path) -> None:
+    """ "- # a comment" is an empty YAML item; read as the phrase "None" it once fired
+    on every Lithuanian word starting "non"."""
+    found = problems_after(
+        copy, "safety/en.yaml", "    phrases:\n", "    phrases:\n      - # a comment as an item\n"
+    )
+    assert any("safety/en.yaml" in p and "empty item" in p for p in found), found

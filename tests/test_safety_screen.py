@@ -3,6 +3,9 @@ languages, the classifier's file, and the targets on the held-out messages."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -300,7 +303,7 @@ def test_training_is_reproducible_and_never_reads_the_held_out_split(tmp_path: P
 # crisis 95%, child and harm risk 90%, false alarms 3%) are not all met yet;
 # this test keeps the screen from getting worse while it is improved. Raise a
 # floor when a change lifts the figure; never lower one to make a change pass.
-RECALL_FLOOR = {"danger_now": 0.932, "crisis": 0.912, "child": 0.960, "harm_risk": 0.818}
+RECALL_FLOOR = {"danger_now": 0.936, "crisis": 0.912, "child": 0.960, "harm_risk": 0.848}
 FALSE_ALARM_CEILING = 0.027
 
 
@@ -310,3 +313,26 @@ def test_the_held_out_figures_never_get_worse(screen: SafetyScreen) -> None:
     for signal, floor in RECALL_FLOOR.items():
         assert (report.overall(signal).rate or 0) >= floor, shown
     assert (report.alarm_rate().rate or 0) <= FALSE_ALARM_CEILING, shown
+
+
+def test_a_mixed_script_message_is_read_the_same_after_every_restart() -> None:
+    """The order languages are tried in must not hang on Python's hash seed."""
+    script = (
+        "from bot.safety import SafetyScreen\n"
+        "from bot.settings import PROJECT_ROOT, get_settings\n"
+        "screen = SafetyScreen(PROJECT_ROOT / 'content' / 'safety', get_settings().locales)\n"
+        "for text in ('sos الحقوني', 'help мені погано', 'ratuj me pomozi'):\n"
+        "    found = screen.read(text, 'en')\n"
+        "    print([(s.kind, s.language) for s in found.signals], found.language)\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(seen) == 1, seen

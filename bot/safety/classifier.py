@@ -133,7 +133,11 @@ def feature_matrix(texts: list[str]) -> sparse.csr_matrix:
 def _fit(features: sparse.csr_matrix, target: np.ndarray):  # noqa: ANN202 - sklearn's own type
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=8.0, class_weight="balanced", solver="liblinear", max_iter=1000)
+    # A tight tolerance: the solver runs to the optimum, not to wherever one CPU's
+    # rounding stops it, so the model rebuilds the same on any machine.
+    model = LogisticRegression(
+        C=8.0, class_weight="balanced", solver="liblinear", max_iter=1000, tol=1e-8
+    )
     return model.fit(features, target)
 
 

@@ -119,11 +119,14 @@ class Phrase:
     needs: tuple[frozenset[str], ...] = ()
 
     def __post_init__(self) -> None:
-        self.needs = tuple(
+        needs = tuple(
             slot.norms | slot.keys
             for slot in self.slots
             if slot.alts and not slot.optional and not slot.absent and not slot.prefixes
         )
+        # The first is nearly always the word the phrase was found by (see
+        # PhraseIndex), so it is tested last: a miss is found a test sooner.
+        self.needs = needs[1:] + needs[:1]
 
 
 PREFIX_KEY = 3  # letters of a prefix its index bucket is named by
@@ -138,7 +141,7 @@ class PhraseIndex:
         self.by_norm: dict[str, list[Phrase]] = defaultdict(list)
         self.by_prefix: dict[str, list[tuple[str, Phrase]]] = defaultdict(list)
         self.numbers: list[Phrase] = []
-        self._memo: dict[Token, tuple[Phrase, ...]] = {}
+        self._memo: dict[tuple[str, str], tuple[Phrase, ...]] = {}
         for phrase in phrases:
             self._add(phrase, phrase.slots)
 
@@ -166,7 +169,8 @@ class PhraseIndex:
     def candidates(self, token: Token) -> tuple[Phrase, ...]:
         """Phrases that can start at this word, each once; remembered per word,
         since the same words come back in message after message."""
-        known = self._memo.get(token)
+        memo_key = (token.norm, token.key)  # a tuple hashes in C, a dataclass in Python
+        known = self._memo.get(memo_key)
         if known is not None:
             return known
         found = self.by_key.get(token.key, []) + self.by_norm.get(token.norm, [])
@@ -182,7 +186,7 @@ class PhraseIndex:
         unique = tuple({id(p): p for p in found}.values())
         if len(self._memo) > 50_000:
             self._memo.clear()
-        self._memo[token] = unique
+        self._memo[memo_key] = unique
         return unique
 
     def matches(
@@ -569,6 +573,11 @@ def load_pattern_file(path: Path) -> PatternFile:
             loaded.problems.append((line, f"unknown indicator {group.get('indicator')!r}"))
         if not _words_list(group.get("phrases")):
             loaded.problems.append((line, "a group needs at least one phrase"))
+        for listing in ("phrases", "examples", "negated"):
+            listed = group.get(listing)
+            if isinstance(listed, list) and any(v is None for v in listed):
+                # "- # a comment" is an empty YAML item: it would become the phrase "None".
+                loaded.problems.append((line, f"an empty item in `{listing}`"))
     try:
         loaded.patterns = PatternSet(path, raw.data)
     except (PatternError, ValueError, TypeError, AttributeError) as problem:

@@ -76,13 +76,15 @@ class Screening:
 NOTHING = Screening()
 
 
-def _scripts(text: str) -> set[str]:
-    found: set[str] = set()
+def _scripts(text: str) -> list[str]:
+    """The scripts of a text's letters, in the order they first appear: a fixed
+    order, so a mixed-script message is read the same way after every restart."""
+    found: dict[str, None] = {}
     for ch in text:
         if ch.isalpha():
             name = unicodedata.name(ch, "")
-            found.add(name.split(" ", 1)[0])
-    return found
+            found.setdefault(name.split(" ", 1)[0], None)
+    return list(found)
 
 
 class SafetyScreen:

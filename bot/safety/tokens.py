@@ -47,8 +47,11 @@ def squeeze(word: str) -> str:
     return _REPEATS.sub(r"\1", word)
 
 
+@lru_cache(maxsize=256)
 def clean(text: str) -> str:
-    """Normalised words without punctuation: case, accents and Arabic-script forms folded."""
+    """Normalised words without punctuation: case, accents and Arabic-script forms folded.
+    Remembered: a message is cleaned whole twice in one reading (is it a phone
+    number? and the classifier's input)."""
     text = unicodedata.normalize("NFKC", text).translate(_ARABIC_SCRIPT)
     return normalise(text)
 
