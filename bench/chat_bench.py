@@ -22,27 +22,21 @@ import time
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import col
-from twilio.request_validator import RequestValidator
 
 from bench.engine_bench import percentile
+from bench.http_support import bench_settings, signed_sms
 from bot.engine import Engine
 from bot.outbox import Sent
-from bot.settings import Settings
 from bot.storage import binding, chats
 from bot.storage.db import id_of
-from bot.storage.migrate import upgrade
 from bot.storage.models import LiveChat
 from bot.web.app import create_app
 from bot.web.chat_delivery import ChatDelivery
 
-TOKEN = "bench-auth-token"
-BASE = "https://frontdoor.example.org"
-ACCOUNT = "AC" + "0" * 32
 CHATS = 20
 ROUNDS = 5  # each round: one line from every person, one line to every person
 
@@ -58,24 +52,6 @@ class NotingSender:
     async def send(self, address: str, text: str) -> Sent:
         self.called[text] = time.perf_counter()
         return Sent(provider_id=f"SM{len(self.called):032x}", segments=1, encoding="GSM-7")
-
-
-def _signed(sender: str, n: int, text: str) -> tuple[str, dict[str, str]]:
-    sid = f"SM{n:032x}"
-    params = {
-        "MessageSid": sid,
-        "SmsMessageSid": sid,
-        "AccountSid": ACCOUNT,
-        "From": sender,
-        "To": "+447700900999",
-        "Body": text,
-        "NumMedia": "0",
-    }
-    signature = RequestValidator(TOKEN).compute_signature(BASE + "/sms/inbound", params)
-    return urlencode(params), {
-        "X-Twilio-Signature": signature,
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
 
 
 def _open_chats(engine: Engine, numbers: list[str], now: datetime) -> dict[str, int]:
@@ -110,7 +86,7 @@ def _person_to_page(engine: Engine, client: TestClient, ids: dict[str, int]) -> 
                 seen = chats.messages(session, engine.vault, chat_id)
                 session.commit()
             after = seen[-1].id if seen else 0
-            body, headers = _signed(number, sid, text)
+            body, headers = signed_sms(number, sid, text)
             began = time.perf_counter()
             client.post("/sms/inbound", content=body, headers=headers).raise_for_status()
             while True:
@@ -178,17 +154,7 @@ def _line(name: str, seconds: list[float]) -> None:
 
 def main() -> None:
     var = Path(tempfile.mkdtemp(prefix="frontdoor-chat-bench-"))
-    settings = Settings(
-        var_dir=var,
-        database_url=f"sqlite:///{var / 'bench.db'}",
-        frontdoor_secret="bench-secret",
-        twilio_account_sid=ACCOUNT,
-        twilio_auth_token=TOKEN,
-        twilio_from="+447700900999",
-        public_base_url=BASE,
-        sender_max_messages=100_000,
-    )
-    upgrade(settings.sqlalchemy_url)
+    settings = bench_settings(var, database_url=f"sqlite:///{var / 'bench.db'}")
     engine = Engine(settings=settings)
     numbers = [f"+4477009{n:05d}" for n in range(CHATS)]
     ids = _open_chats(engine, numbers, datetime.now(UTC))

@@ -13,19 +13,14 @@ from __future__ import annotations
 import gzip
 import secrets
 import tempfile
-import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
-from bench.webhook_bench import _free_port, _line
-from bot.engine import Engine
-from bot.settings import Settings
-from bot.storage.migrate import upgrade
-from bot.web.app import create_app
+from bench.http_support import bench_settings, line, serve, side_by_side, timed
 
 MESSAGES = 300
 # One round: start, "safe", "for me", a topic typed, back to the menu, a question typed.
@@ -63,62 +58,27 @@ def page_size(client: httpx.Client, url: str) -> tuple[int, int]:
 
 
 def main() -> None:
-    var = Path(tempfile.mkdtemp(prefix="frontdoor-webchat-bench-"))
-    settings = Settings(
-        var_dir=var,
-        database_url="",
-        frontdoor_secret="bench-secret",
-        log_level="WARNING",
-        sender_max_messages=100_000,
+    settings = bench_settings(
+        Path(tempfile.mkdtemp(prefix="frontdoor-webchat-bench-")),
         webchat_address_max_messages=100_000,
         webchat_address_max_chats=100_000,
     )
-    upgrade(settings.sqlalchemy_url)
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Engine(settings=settings)), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with serve(settings) as url:
         with httpx.Client(timeout=30) as client:
-            pages: list[float] = []
-            began = time.perf_counter()
-            for _ in range(MESSAGES):
-                start = time.perf_counter()
-                client.get(url + "/chat").raise_for_status()
-                pages.append(time.perf_counter() - start)
-            pages_wall = time.perf_counter() - began
+            pages, pages_wall = timed(
+                lambda: client.get(url + "/chat").raise_for_status(), MESSAGES
+            )
             raw, packed = page_size(client, url)
-        one: list[float] = []
-        began = time.perf_counter()
-        _chat(url, MESSAGES, one)
-        one_wall = time.perf_counter() - began
-        four: list[float] = []
-        threads = [
-            threading.Thread(target=_chat, args=(url, MESSAGES // 4, four)) for _ in range(4)
-        ]
-        began = time.perf_counter()
-        for each in threads:
-            each.start()
-        for each in threads:
-            each.join()
-        four_wall = time.perf_counter() - began
-        print(f"web chat through uvicorn on loopback (SQLite), {MESSAGES} requests each:")
-        _line("GET /chat (the page)", pages, pages_wall)
-        _line("web chat message, 1 chat", one, one_wall)
-        _line("web chat message, 4 chats", four, four_wall)
-        print(
-            f"  the page with its script and styles: {raw / 1024:.1f} KB, "
-            f"{packed / 1024:.1f} KB compressed (budget 50 KB)"
-        )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        one, one_wall = side_by_side([partial(_chat, url, MESSAGES)])
+        four, four_wall = side_by_side([partial(_chat, url, MESSAGES // 4) for _ in range(4)])
+    print(f"web chat through uvicorn on loopback (SQLite), {MESSAGES} requests each:")
+    line("GET /chat (the page)", pages, pages_wall)
+    line("web chat message, 1 chat", one, one_wall)
+    line("web chat message, 4 chats", four, four_wall)
+    print(
+        f"  the page with its script and styles: {raw / 1024:.1f} KB, "
+        f"{packed / 1024:.1f} KB compressed (budget 50 KB)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """The conversation while one message is handled: the model a flow Machine binds.
 
-It carries where the person is (flow, state), their answers (slots), their
-language, and collects the replies to send. Flows read and change it; they
-never see the channel or the database directly, only the `requests` port.
+It carries where the person is (flow, state), what the conversation keeps
+between messages (`memory`: their answers, the slots, and the bot's typed
+notes, bot/conversation_state.py), their language, and collects the replies
+to send. Flows read and change it; they never see the channel or the database
+directly, only the `requests` port. It knows nothing of flows: a step makes
+its own prompt (bot/flows/base.py).
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.conversation_state import ConversationState, FlowNotes
 from bot.types import Reply
 
 if TYPE_CHECKING:
     from bot.content.model import Content
-    from bot.flows.base import Step
 
 
 class RequestPort(Protocol):
@@ -72,6 +75,10 @@ class ChatPort(Protocol):
     def leave_message(
         self, text: str, windows: list[dict[str, str]], locale: str, signals: list[str]
     ) -> None: ...
+    # A message left out of hours: "waiting" until a worker answers it, then "open".
+    def left(self) -> str | None: ...
+    def add_to_left(self, text: str, signals: list[str]) -> None: ...
+    def end_left(self, outcome: str, drop_unsent: bool = False) -> None: ...
 
 
 @dataclass
@@ -91,7 +98,7 @@ class Dialogue:
         self,
         flow: str,
         state: str,
-        slots: dict[str, Any],
+        memory: ConversationState,
         locale: str,
         content: Content,
         facts: Facts,
@@ -101,7 +108,7 @@ class Dialogue:
     ) -> None:
         self.flow = flow
         self.state = state
-        self.slots = slots
+        self.memory = memory
         self.locale = locale
         self.content = content
         self.facts = facts
@@ -113,6 +120,11 @@ class Dialogue:
 
     # ----- answers -------------------------------------------------------
     @property
+    def slots(self) -> dict[str, Any]:
+        """The person's answers: per flow, and for the whole conversation ("audience")."""
+        return self.memory.slots
+
+    @property
     def answers(self) -> dict[str, Any]:
         """Answers belonging to the current flow."""
         return self.slots.setdefault(self.flow, {})
@@ -121,13 +133,25 @@ class Dialogue:
         return self.slots.get(flow, {})
 
     @property
+    def notes(self) -> FlowNotes:
+        """What the current flow keeps for itself beside the answers."""
+        return self.memory.notes.setdefault(self.flow, FlowNotes())
+
+    def clear_answers(self) -> FlowNotes:
+        """Forget the current flow's answers and notes; its fresh notes."""
+        self.answers.clear()
+        self.memory.notes[self.flow] = fresh = FlowNotes()
+        return fresh
+
+    @property
     def editing(self) -> bool:
-        return bool(self.answers.get("_editing"))
+        found = self.memory.notes.get(self.flow)
+        return found is not None and found.editing
 
     @property
     def safety_codes(self) -> list[str]:
         """Signals and risk indicators the safety screen found in this conversation."""
-        return list(self.slots.get("_safety", []))
+        return list(self.memory.safety)
 
     @property
     def audience(self) -> str | None:
@@ -135,28 +159,14 @@ class Dialogue:
 
     def forget_flow(self, flow: str) -> None:
         self.slots.pop(flow, None)
+        self.memory.notes.pop(flow, None)
+
+    def forget_everything(self) -> None:
+        """Everything unconfirmed goes: answers, notes, history, safety codes."""
+        self.memory = ConversationState()
 
     # ----- replies -------------------------------------------------------
     def say(
         self, key: str, params: dict[str, Any] | None = None, action: str | None = None
     ) -> None:
         self.replies.append(self.content.reply(key, self.locale, params, options=[], action=action))
-
-    def offer(self, step: Step) -> dict[str, str]:
-        """The options a step offers now, in order, with their labels in this language."""
-        if not step.is_choice():
-            return {}
-        made = step.labels(self) if step.labels else {}  # type: ignore[attr-defined]
-        return {
-            oid: made[oid] if oid in made else self.content.label(step.key, oid, self.locale)
-            for oid in step.options_for(self)  # type: ignore[attr-defined]
-        }
-
-    def prompt(self, step: Step) -> None:
-        params = step.params(self) if step.params else None
-        labels = self.offer(step)
-        self.replies.append(
-            self.content.reply(
-                step.key, self.locale, params, options=list(labels), option_labels=labels
-            )
-        )

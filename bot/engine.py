@@ -5,7 +5,8 @@ safety screen (bot/safety) read any typed text first (danger, crisis, a child,
 risk of harming: answered at once, in the language it was written in), check
 the words that work everywhere (EXIT, then the inactivity timeout, then MY
 REQUEST to the code-word gate, MENU, BACK, HELP, LANGUAGE), otherwise hand the message to the
-current flow's Machine, follow any hand-over to another flow, and store the
+current flow's Machine (what an answer means at a step is read in
+bot/flows/answering.py), follow any hand-over to another flow, and store the
 new state with the answer under the provider's message id. A repeated id
 rolls back and returns the stored answer, so retries change nothing. A
 channel's `TurnHooks` do its own storage work (opt-outs, flood counts,
@@ -25,22 +26,23 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, col
 
-from bot.content.model import Content, load_content
-from bot.dashboard.notices import notify_code_word_lock, notify_staff
+from bot.content.model import Content
+from bot.conversation_state import ConversationState
 from bot.dialogue import Dialogue, Facts
 from bot.error_reporting import report_current_exception
 from bot.flows import build_flows, live_chat, my_request
-from bot.flows.base import Ask, Choice, Flow, Step
+from bot.flows.answering import Answering
+from bot.flows.base import Ask, Choice, Flow
 from bot.global_words import GlobalWords
-from bot.matching import match_option, option_number, word_forms
+from bot.notices import notify_code_word_lock, notify_staff
 from bot.safety import NOTHING, Screening, shared_screen
 from bot.safety.language import detect
+from bot.services import Services
 from bot.settings import Settings, get_settings
 from bot.storage import binding, figures
 from bot.storage.chats import PersonChats
 from bot.storage.db import Database, id_of, utc
 from bot.storage.deliveries import mark_delivered
-from bot.storage.keys import open_vault
 from bot.storage.models import CallbackRequest, Conversation, HandledMessage
 from bot.storage.request_access import RequestAccess
 from bot.storage.requests import RequestStore
@@ -51,7 +53,6 @@ from bot.web.metrics import count_message
 log = logging.getLogger(__name__)
 
 NEW = ("first_contact", "new")
-HISTORY_LIMIT = 20
 
 
 def _log_failure(what: str) -> None:
@@ -60,10 +61,6 @@ def _log_failure(what: str) -> None:
     frames = "".join(traceback.format_tb(trace)) if trace else ""
     log.error("%s: %s\n%s", what, kind.__name__ if kind else "unknown", frames)
     report_current_exception()
-
-
-class ContentError(RuntimeError):
-    """Content that fails to load; `frontdoor content check` says where."""
 
 
 @dataclass
@@ -119,31 +116,33 @@ def _outcome(turn: Turn) -> str:
 
 
 class Engine:
+    """Runs conversations on the app's services (bot/services.py).
+
+    `Engine(services)` takes them as built once at start-up; `Engine()` or
+    `Engine(settings=..., content=..., database=...)` builds them here with
+    `Services.build`, for the command line and tests."""
+
     def __init__(
         self,
+        services: Services | None = None,
+        *,
         settings: Settings | None = None,
         content: Content | None = None,
         database: Database | None = None,
     ) -> None:
-        self.settings = settings or get_settings()
-        self.content = content or load_content(self.settings.content_dir, self.settings.locales_dir)
-        if self.content.problems:
-            first = self.content.problems[0]
-            raise ContentError(f"{first.file}:{first.line}: {first.message}")
-        self.db = database or Database(
-            self.settings.sqlalchemy_url, self.settings.db_timeout_seconds
-        )
-        self.vault = open_vault(self.settings, self.db)  # a changed secret stops start-up, clearly
+        if services is None:
+            services = Services.build(settings or get_settings(), content, database)
+        elif settings is not None or content is not None or database is not None:
+            raise TypeError("give the services, or what to build them from, not both")
+        self.services = services
+        self.settings, self.content = services.settings, services.content
+        self.db, self.vault = services.db, services.vault
         self.locales = self.settings.locales
         self.flows: dict[str, Flow] = build_flows(self.content, self.locales)
+        self.answering = Answering(self.content, self.flows)
         self.words = GlobalWords(self.content, self.locales)
         self.screen = shared_screen(self.settings.content_dir / "safety", tuple(self.locales))
         self.timeout = timedelta(minutes=self.settings.inactivity_timeout_minutes)
-        service = self.content.data.get("service", {})
-        self.reference_prefix = str(service.get("reference_prefix", "FD"))
-        areas = self.content.data.get("areas", {}).get("areas", {})
-        self.teams = {area_id: area.get("team") for area_id, area in areas.items()}
-        self._word_cache: dict[tuple[str, str], dict[str, frozenset[str]]] = {}
 
     # ----- the transaction around one message ----------------------------
     def handle(self, inbound: Inbound) -> list[Reply]:
@@ -233,10 +232,15 @@ class Engine:
         base = (hint or "").split("-")[0].lower()
         return base if base in self.locales else self.settings.default_locale
 
+    def _person(self, inbound: Inbound) -> str:
+        """The sender's person key: the channel's, when it already made it for this
+        message (one keyed hash per message), else made here."""
+        return inbound.person_key or self.vault.person_key(inbound.channel, inbound.address)
+
     def _replay(self, inbound: Inbound) -> tuple[list[Reply], int] | None:
         """The stored answer to a repeated message id, only ever to the same person,
         and how many of its replies were sent."""
-        person = self.vault.person_key(inbound.channel, inbound.address)
+        person = self._person(inbound)
         with self.db.session() as session:
             row = session.execute(
                 select(
@@ -273,8 +277,8 @@ class Engine:
             channel,
             now,
             self.settings.retention_days,
-            self.reference_prefix,
-            self.teams,
+            self.services.reference_prefix,
+            self.services.teams,
             on_create=self._notify_staff,
             urgent_priority=self.settings.urgent_priority,
         )
@@ -303,7 +307,7 @@ class Engine:
 
     def _handle_once(self, inbound: Inbound, hooks: TurnHooks) -> Turn:
         now = utc(inbound.received_at)
-        person = self.vault.person_key(inbound.channel, inbound.address)
+        person = self._person(inbound)
         with self.db.session() as session:
             early = hooks.before(session, person) if hooks.before is not None else None
             if early is not None:
@@ -318,7 +322,9 @@ class Engine:
                     "channel": inbound.channel,
                     "flow": NEW[0],
                     "state": NEW[1],
-                    "slots_enc": self.vault.seal({}, binding.conversation_slots(person)),
+                    "slots_enc": self.vault.seal(
+                        ConversationState().to_json(), binding.conversation_slots(person)
+                    ),
                     "locale": self.locale_for(inbound.locale_hint),
                     "last_activity": now,
                     "created_at": now,
@@ -328,7 +334,9 @@ class Engine:
             dialogue = Dialogue(
                 conversation.flow,
                 conversation.state,
-                self.vault.open(conversation.slots_enc, binding.conversation_slots(person)),
+                ConversationState.from_json(
+                    self.vault.open(conversation.slots_enc, binding.conversation_slots(person))
+                ),
                 conversation.locale if conversation.locale in self.locales else "en",
                 self.content,
                 Facts(
@@ -359,7 +367,7 @@ class Engine:
                 if getattr(conversation, column) != value:
                     setattr(conversation, column, value)
             conversation.slots_enc = self.vault.seal(
-                dialogue.slots, binding.conversation_slots(person)
+                dialogue.memory.to_json(), binding.conversation_slots(person)
             )
             conversation.last_activity = now
             session.add(conversation)
@@ -425,13 +433,15 @@ class Engine:
         screening = self.screen.read(unreferenced, d.locale) if typed else NOTHING
         if screening.codes:
             self._remember(d, screening)
-        if live_chat.stepping_back(d) and not (timed_out and d.chats and not d.chats.live()):
+        if live_chat.stepping_back(d, timed_out):
             self._step_back(d, inbound, command, typed, screening)
             return
         if screening.signals:
             self._answer_signals(d, inbound, said, screening, timed_out)
             return
         if command == "exit":
+            if d.chats is not None:  # EXIT ends everything: a message left waiting too
+                d.chats.end_left("exit", drop_unsent=True)
             self._reset(d)
             d.say("words.exit", action="quick_exit")
             return
@@ -447,7 +457,7 @@ class Engine:
             self._begin(d, command)
             return
         if command == "start":  # e.g. Telegram's /start mid-conversation: carry on
-            self._reprompt(d)
+            self.answering.reprompt(d)
             return
         if command in ("menu", "back", "help", "language"):
             self._command(d, command)
@@ -458,8 +468,7 @@ class Engine:
     def _remember(self, d: Dialogue, screening: Screening) -> None:
         """Keep the codes (never the words) for a callback request; an open
         request gets them at once, and a signal makes it urgent."""
-        codes = sorted(set(d.slots.get("_safety", [])) | set(screening.codes))
-        d.slots["_safety"] = codes
+        d.memory.safety = sorted(set(d.memory.safety) | set(screening.codes))
         d.requests.flag(screening.codes, d.facts.urgent_priority)
 
     def _answer_signals(
@@ -470,9 +479,9 @@ class Engine:
         language = screening.language if screening.language in self.locales else d.locale
         fresh = (d.flow, d.state) == NEW or timed_out
         if fresh:
-            codes = d.slots.get("_safety", [])
+            codes = d.memory.safety
             self._reset(d)
-            d.slots["_safety"] = codes
+            d.memory.safety = codes
             d.locale = language
         if screening.has("danger_now"):
             d.replies.append(self.content.reply("words.danger", language, options=[]))
@@ -481,7 +490,7 @@ class Engine:
             if follow:
                 self._go(d, Location("support", follow))
             return
-        step = self.flows[d.flow].steps[d.state]
+        step = self.answering.step(d)
         if step.keeps_disclosure and isinstance(step, Ask):
             if follow:
                 d.replies.append(self.content.reply(f"signals.{follow}", language, options=[]))
@@ -494,13 +503,14 @@ class Engine:
         if follow:
             d.replies.append(self.content.reply(f"signals.{follow}", language, options=[]))
         d.say("signals.were_asking")
-        self._reprompt(d)
+        self.answering.reprompt(d)
 
     def _step_back(
         self, d: Dialogue, inbound: Inbound, command: str | None, typed: bool, screening: Screening
     ) -> None:
-        """A live chat waits or is open: the bot steps back (bot/flows/live_chat.py).
-        The safety screen's replies still come first, in the message's language."""
+        """A live chat waits or is open, or a message left for a worker waits or
+        was answered: the bot steps back (bot/flows/live_chat.py). The safety
+        screen's replies still come first, in the message's language."""
         language = screening.language if screening.language in self.locales else d.locale
         answered = ["words.danger"] if screening.has("danger_now") else []
         if screening.follow_up:
@@ -518,7 +528,7 @@ class Engine:
     def _my_request(self, d: Dialogue, inbound: Inbound, said: str) -> None:
         """The words "my request", "status", "cancel FD-7KQ2" lead to the code-word gate;
         inside an opened request the same words answer its question ("cancel")."""
-        if d.flow == my_request.NAME and isinstance(self.flows[d.flow].steps[d.state], Choice):
+        if d.flow == my_request.NAME and isinstance(self.answering.step(d), Choice):
             self._answer(d, inbound, said, skip=False)
             return
         if (d.flow, d.state) == NEW:
@@ -544,135 +554,30 @@ class Engine:
             self._push(d, here)
             self._follow(d, "@menu")
         elif command == "back":
-            history = d.slots.get("_history", [])
+            history = d.memory.history
             if not history:
                 d.say("words.nothing_before")
-                self._reprompt(d)
+                self.answering.reprompt(d)
                 return
             self._go(d, Location.parse(history.pop()))
         elif command == "help":
             d.say("words.help")
-            self._reprompt(d)
+            self.answering.reprompt(d)
         elif command == "language":
             self._push(d, here)
             self._go(d, Location("language", "choose"))
 
     def _answer(self, d: Dialogue, inbound: Inbound, said: str, skip: bool) -> None:
+        """The message answers the current step (bot/flows/answering.py); follow where it leads."""
         flow = self.flows[d.flow]
-        step = flow.steps[d.state]
         before = Location(d.flow, d.state)
-        trigger = self._trigger_for(d, step, inbound, said, skip)
+        trigger = self.answering.trigger_for(d, inbound.choice, inbound.text or "", said, skip)
         if trigger is None:
             return
         flow.fire(d, trigger)
         followed = self._follow_handoffs(d)
         if Location(d.flow, d.state) != before and "@back" not in followed:
             self._push(d, before)
-
-    def _trigger_for(
-        self, d: Dialogue, step: Step, inbound: Inbound, said: str, skip: bool
-    ) -> str | None:
-        """The trigger this message fires, or None after explaining what went wrong."""
-        if skip and inbound.choice is None:
-            if not step.skippable:
-                self._explain(d, "words.skip_not_allowed")
-                return None
-            if step.slot:
-                d.answers.pop(step.slot, None)  # a skipped question keeps no earlier answer
-            return "skip" if isinstance(step, Ask) else "pass_by"
-        if isinstance(step, Choice):
-            offered = step.options_for(d)
-            typed = getattr(step, "typed", None)  # e.g. "fri" at "when is it safe?"
-            if inbound.choice is not None:
-                if inbound.choice not in offered:
-                    self._explain(d, "words.old_question")
-                    return None
-                option = inbound.choice
-            elif typed and option_number(inbound.text or "") is None and (hit := typed(d, said)):
-                option = hit
-            else:
-                chosen = self._choose(d, step, offered, inbound.text or "", said)
-                if chosen is None:
-                    return None
-                option = chosen
-            if step.slot:
-                d.answers[step.slot] = step.values.get(option, option) if step.values else option
-            if step.on_pick:
-                step.on_pick(d, option)
-            return option
-        if isinstance(step, Ask) and step.parse is not None:
-            if inbound.choice is not None:
-                self._explain(d, "words.old_question")
-                return None
-            parsed = step.parse(d, inbound.text or "")
-            if parsed.error:
-                self._explain(d, parsed.error, parsed.error_params)
-                return None
-            if step.slot:
-                d.answers[step.slot] = parsed.value
-            return "answer"
-        self._explain(d, "words.not_understood")
-        return None
-
-    def _choose(
-        self, d: Dialogue, step: Choice, offered: list[str], text: str, said: str
-    ) -> str | None:
-        if not said:
-            self._explain(d, "words.empty")
-            return None
-        number = option_number(text)
-        if number is not None:
-            if 1 <= number <= len(offered):
-                return offered[number - 1]
-            self._explain(d, "words.out_of_range", {"count": len(offered)})
-            return None
-        forms = self._forms(step.key, d.locale)
-        labels = step.labels(d) if step.labels else {}
-        candidates = {
-            oid: forms.get(oid, frozenset())
-            | ({normalise(labels[oid])} if oid in labels else set())
-            for oid in offered
-        }
-        option = match_option(text, candidates)
-        if option is None:
-            self._explain(d, "words.not_understood")
-        return option
-
-    def _forms(self, key: str, locale: str) -> dict[str, frozenset[str]]:
-        """An entry's options and their normalised words in a locale, made once."""
-        cached = self._word_cache.get((key, locale))
-        if cached is None:
-            options = [o.id for o in self.content.entry(key).options]
-            cached = word_forms({o: self.content.words(key, o, locale) for o in options})
-            self._word_cache[(key, locale)] = cached
-        return cached
-
-    def _explain(self, d: Dialogue, key: str, params: dict | None = None) -> None:
-        """Say calmly what went wrong, so the right answer is one step away.
-
-        An answer to an earlier question gets the current question in full; on
-        a choice the explanation carries the current options; after a general
-        message about typed text the question comes again.
-        """
-        step = self.flows[d.flow].steps[d.state]
-        if key == "words.old_question":
-            d.say(key, params)
-            self._reprompt(d)
-        elif isinstance(step, Choice):
-            labels = d.offer(step)
-            d.replies.append(
-                self.content.reply(
-                    key, d.locale, params, options=list(labels), option_labels=labels
-                )
-            )
-        else:
-            d.say(key, params)
-            if key.startswith("words."):
-                self._reprompt(d)
-        return None
-
-    def _reprompt(self, d: Dialogue) -> None:
-        d.prompt(self.flows[d.flow].steps[d.state])
 
     # ----- moving between flows -------------------------------------------
     def _go(self, d: Dialogue, where: Location) -> None:
@@ -705,17 +610,15 @@ class Engine:
                 return Location("info", f"menus.{audience}")
             return Location("who", "ask")
         if name == "back":
-            history = d.slots.get("_history", [])
+            history = d.memory.history
             return Location.parse(history.pop()) if history else self._resolve(d, "@menu")
         flow, _, state = name.partition(":")
         return Location(flow, state or self.flows[flow].initial)
 
     def _push(self, d: Dialogue, where: Location) -> None:
-        history = d.slots.setdefault("_history", [])
-        history.append(str(where))
-        del history[:-HISTORY_LIMIT]
+        d.memory.push(str(where))
 
     def _reset(self, d: Dialogue) -> None:
         """Forget everything unconfirmed; the next message starts afresh."""
-        d.slots.clear()
+        d.forget_everything()
         d.flow, d.state = NEW

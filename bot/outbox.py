@@ -109,6 +109,11 @@ class RuledSender(Protocol):
         """The channel's own reason this row must not go now (a code), or None."""
         ...
 
+    def send_as(self, session: Session, row: Outbox, now: datetime) -> str:
+        """The kind this row goes as now: its own, or a stand-in such as an
+        approved notice template (a live-chat line held until the person replies)."""
+        ...
+
     async def send_kind(self, kind: str, address: str, text: str) -> Sent:
         """Send one row's message, written as the channel requires for its kind."""
         ...
@@ -311,8 +316,11 @@ async def _send_one(
             except Exception:  # noqa: BLE001 - corrupt or sealed with another key
                 reason = "unreadable"
         ruled = senders[row.channel]
+        send_as = row.kind
         if reason is None and isinstance(ruled, RuledSender):
             reason = ruled.void_reason(session, row, now)
+            if reason is None:
+                send_as = ruled.send_as(session, row, now)
         refused_before = (
             reason is None
             and row.channel == "sms"
@@ -332,7 +340,7 @@ async def _send_one(
     try:
         sender = senders[row.channel]
         if isinstance(sender, RuledSender):
-            sent = await sender.send_kind(row.kind, payload["address"], payload["text"])
+            sent = await sender.send_kind(send_as, payload["address"], payload["text"])
         else:
             sent = await sender.send(payload["address"], payload["text"])
     except SendDeferred as deferred:
@@ -369,15 +377,20 @@ async def _send_one(
                 )
             )
             if row.kind == chats.OUTBOX_KIND:
-                _chat_line_sent(session, row)
+                _chat_line_sent(session, row, stand_in=send_as != row.kind)
         session.commit()
     counts.sent += 1
 
 
-def _chat_line_sent(session: Session, row: Outbox) -> None:
+def _chat_line_sent(session: Session, row: Outbox, stand_in: bool = False) -> None:
     """A worker's chat line went. A Telegram send result is delivery itself
     (and its sender keeps the message id for the EXIT wipe); an SMS waits for
-    Twilio's status callback to say "delivered"."""
+    Twilio's status callback to say "delivered". When a stand-in went instead
+    (WhatsApp's notice template), the line waits as "notified" for the
+    person's reply."""
+    if stand_in:
+        chats.mark_delivery(session, row.id or 0, "notified")
+        return
     delivered = row.channel == "telegram"
     chats.mark_delivery(session, row.id or 0, "delivered" if delivered else "sent")
 

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     whatsapp_text_before_call_content_sid: str = Field(
         "", description="approved WhatsApp template (HX...) for the text before a call"
     )
+    whatsapp_chat_reply_content_sid: str = Field(
+        "",
+        description="approved WhatsApp template (HX...) telling a person a worker replied",
+    )
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""
     telegram_api_base_url: str = Field(

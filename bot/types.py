@@ -31,6 +31,10 @@ class Inbound:
     # not SMS's TwiML answer): the engine then keeps what is needed to finish
     # sending them if sending fails (bot/storage/deliveries).
     sent_by_channel: bool = False
+    # The sender's person key (a keyed hash of channel and address) when the
+    # channel already made it for this message; the engine makes it otherwise.
+    # Made once per message, never stored with the message.
+    person_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
@@ -21,11 +23,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+import bot.web.app as web_app
 from bot.content.model import Content, load_content
 from bot.engine import Engine
 from bot.settings import PROJECT_ROOT, Settings
 from bot.storage.migrate import upgrade
 from bot.types import Inbound, Reply
+from tests.fake_bot_api import FakeBotApi, FakeBotApiServer
+
+if TYPE_CHECKING:
+    from tests.dashboard_support import Dash
 
 # Browser tests wait for what a person or a worker would see. On a 2-core machine
 # running the suite on every core, a page can take longer than Playwright's
@@ -47,6 +54,39 @@ def _postgres_ready() -> bool:
         return False
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "real_start_up: the app starts exactly as in production")
+
+
+@pytest.fixture(autouse=True)
+def _quick_app_start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's start-up ends with a full garbage collection and gc.freeze()
+    (bot/web/app.py), which in a test process full of earlier tests' objects
+    takes about a second per app started, and tests start hundreds. It tunes
+    only the collector, so tests skip it; tests/test_start_up.py (marked
+    `real_start_up`) checks the real start-up does it."""
+    if request.node.get_closest_marker("real_start_up") is None:
+        monkeypatch.setattr(web_app, "_settle_start_up_objects", lambda: None)
+
+
+@pytest.fixture
+def dash(
+    db_url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Dash]:
+    """The dashboard (tests/dashboard_support.py) on a clean database, once on
+    SQLite and once on PostgreSQL."""
+    from tests.dashboard_support import dashboard  # it imports this module
+
+    yield from dashboard(db_url, tmp_path, content, monkeypatch)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotApi]:
+    """A fake Telegram Bot API on loopback (tests/fake_bot_api.py), one per test."""
+    with FakeBotApiServer() as state:
+        yield state
+
+
 @pytest.fixture(scope="session")
 def content() -> Content:
     return load_content(PROJECT_ROOT / "content", PROJECT_ROOT / "locales")
@@ -57,6 +97,21 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite file at the Alembic head, never written to: a test that
+    wants its own database file copies it (`fresh_sqlite`) instead of migrating."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def fresh_sqlite(template: Path, path: Path) -> str:
+    """A new database file at the Alembic head, as `upgrade` would leave it."""
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(scope="session")

@@ -74,6 +74,21 @@ def add_user(engine: Engine, name: str, role: str, password: str = PASSWORD) -> 
         session.commit()
 
 
+def bot_store(engine: Engine, session: Session, person_key: str, now: datetime) -> RequestStore:
+    """The RequestStore the bot opens for a person texting by SMS: one place that
+    follows its signature for every test that goes through the bot's storage path."""
+    return RequestStore(
+        session,
+        engine.vault,
+        person_key,
+        "sms",
+        now,
+        engine.settings.retention_days,
+        engine.services.reference_prefix,
+        engine.services.teams,
+    )
+
+
 def make_request(
     engine: Engine,
     now: datetime,
@@ -85,16 +100,7 @@ def make_request(
 ) -> str:
     """A confirmed request, made through the same RequestStore the bot uses."""
     with engine.db.session() as session:
-        store = RequestStore(
-            session,
-            engine.vault,
-            engine.vault.person_key("sms", person),
-            "sms",
-            now,
-            engine.settings.retention_days,
-            engine.reference_prefix,
-            engine.teams,
-        )
+        store = bot_store(engine, session, engine.vault.person_key("sms", person), now)
         reference = store.create(route, {**SAFE_ANSWERS, **answers}, priority, flags)
         session.commit()
     return reference
@@ -213,15 +219,8 @@ def dashboard(
 
 
 def person_store(dash: Dash, person: str, session: Session) -> RequestStore:
-    return RequestStore(
-        session,
-        dash.engine.vault,
-        dash.engine.vault.person_key("sms", person),
-        "sms",
-        dash.clock.now,
-        dash.engine.settings.retention_days,
-        dash.engine.reference_prefix,
-        dash.engine.teams,
+    return bot_store(
+        dash.engine, session, dash.engine.vault.person_key("sms", person), dash.clock.now
     )
 
 

@@ -108,19 +108,24 @@ def twiml_messages(text: str) -> list[Sent]:
     return [Sent(m.text or "", m.get("action")) for m in root.findall("Message")]
 
 
-def stored_replies(engine: Engine, message_sid: str) -> list[Reply] | None:
-    """The engine's answer to a message id, as it stored it (None: never handled)."""
+def handled_replies(engine: Engine, channel: str, provider_id: str) -> list[Reply] | None:
+    """The engine's answer to one message, as it stored it (None: never handled)."""
     with engine.db.session() as session:
         sealed = session.execute(
             select(HandledMessage.replies_enc)
-            .where(HandledMessage.channel == "sms")
-            .where(HandledMessage.provider_id == message_sid)
+            .where(HandledMessage.channel == channel)
+            .where(HandledMessage.provider_id == provider_id)
         ).scalar_one_or_none()
         session.commit()
     if sealed is None:
         return None
-    context = binding.handled_replies("sms", message_sid)
+    context = binding.handled_replies(channel, provider_id)
     return [Reply.from_json(r) for r in engine.vault.open(sealed, context)]
+
+
+def stored_replies(engine: Engine, message_sid: str) -> list[Reply] | None:
+    """The engine's answer to an SMS's MessageSid (None: never handled)."""
+    return handled_replies(engine, "sms", message_sid)
 
 
 def deliveries(engine: Engine, message_sid: str) -> list[OutboundMessage]:
@@ -167,22 +172,40 @@ def assert_shows_exactly(messages: list[Sent], replies: list[Reply]) -> None:
         assert " ".join(" ".join(m.body for m in messages).split()) == " ".join(expected.split())
 
 
-class SmsChat(Chat):
-    """The conftest `Chat`, but every message goes through POST /sms/inbound,
+class TwilioChat(Chat):
+    """The conftest `Chat`, but every message goes through a Twilio webhook,
     signed as Twilio signs it. `send` returns the replies the engine stored for
     that MessageSid, after checking the TwiML carries exactly their rendering
-    and that each <Message> has its delivery record."""
+    and that each <Message> has its delivery record. SMS and WhatsApp differ
+    only in their path, their form and their rendering (the subclasses)."""
 
-    def __init__(self, engine: Engine, address: str = PERSON) -> None:
-        super().__init__(engine, channel="sms", address=address, phone=True)
+    path = "/sms/inbound"
+    status_path = "/sms/status"
+
+    def __init__(self, engine: Engine, channel: str, address: str) -> None:
+        super().__init__(engine, channel=channel, address=address, phone=True)
         self.app = create_app(engine)
-        self.app.dependency_overrides[sms.received_at] = lambda: self.now or datetime.now(UTC)
+        self.app.dependency_overrides[sms.received_at] = self.clock
         self.client = TestClient(self.app)
         self.messages: list[Sent] = []
+        self.twiml = ""
+
+    def clock(self) -> datetime:
+        return self.now or datetime.now(UTC)
+
+    def params(self, text: str, sid: str, **extra: str) -> dict[str, str]:
+        return inbound_params(text, self.address, sid, **extra)
 
     def post(self, text: str, message_id: str | None = None, **extra: str) -> httpx.Response:
-        params = inbound_params(text, self.address, message_id or new_sid(), **extra)
-        return post_signed(self.client, "/sms/inbound", params)
+        return post_signed(
+            self.client, self.path, self.params(text, message_id or new_sid(), **extra)
+        )
+
+    def check_shown(self, messages: list[Sent], replies: list[Reply]) -> None:
+        assert_shows_exactly(messages, replies)
+
+    def check_delivery(self, row: OutboundMessage, message: Sent) -> None:
+        assert row.channel == self.channel and row.status == "queued"
 
     def send(
         self,
@@ -191,20 +214,31 @@ class SmsChat(Chat):
         message_id: str | None = None,
         command: str | None = None,
     ) -> list[Reply]:
-        assert choice is None and command is None, "SMS has no buttons or commands: type it"
+        assert choice is None and command is None, "no buttons or commands here: type it"
         sid = message_id or new_sid()
         response = self.post(text, sid)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/xml")
+        self.twiml = response.text
         self.messages = twiml_messages(response.text)
-        replies = stored_replies(self.engine, sid)
+        replies = handled_replies(self.engine, self.channel, sid)
         assert replies is not None, "the engine handled this message"
-        assert_shows_exactly(self.messages, replies)
+        self.check_shown(self.messages, replies)
         rows = deliveries(self.engine, sid)
         assert len(rows) == len(self.messages)
         for row, message in zip(rows, self.messages, strict=True):
-            assert message.action == f"{BASE}/sms/status?reply={row.id}"
-            assert (row.encoding, row.segments) == sms_segments(message.body)
-            assert row.channel == "sms" and row.status == "queued"
+            assert message.action == f"{BASE}{self.status_path}?reply={row.id}"
+            self.check_delivery(row, message)
         self.last = replies
         return replies
+
+
+class SmsChat(TwilioChat):
+    """A person texting POST /sms/inbound; each <Message> counted in segments."""
+
+    def __init__(self, engine: Engine, address: str = PERSON) -> None:
+        super().__init__(engine, channel="sms", address=address)
+
+    def check_delivery(self, row: OutboundMessage, message: Sent) -> None:
+        super().check_delivery(row, message)
+        assert (row.encoding, row.segments) == sms_segments(message.body)

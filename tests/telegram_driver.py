@@ -25,7 +25,7 @@ from bot.storage import binding
 from bot.storage.models import HandledMessage
 from bot.types import Reply
 from bot.web.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import Chat, make_settings
 from tests.fake_bot_api import BOT_ID, BOT_USER, TOKEN, FakeBotApi
 
 SECRET = "webhook-secret-for-tests-only"
@@ -137,19 +137,14 @@ def expected_sends(replies: list[Reply]) -> list[tuple[str, Any]]:
     return expected
 
 
-class TelegramChat:
+class TelegramChat(Chat):
     """conftest's `Chat`, but every message goes through /telegram/webhook."""
-
-    channel = "telegram"
 
     def __init__(
         self, engine: Engine, client: TestClient, fake: FakeBotApi, chat_id: int = 555001
     ) -> None:
-        self.engine, self.client, self.fake, self.chat_id = engine, client, fake, chat_id
-        self.address = str(chat_id)
-        self.phone = False
-        self.now: datetime | None = None
-        self.last: list[Reply] = []
+        super().__init__(engine, channel="telegram", address=str(chat_id), phone=False)
+        self.client, self.fake, self.chat_id = client, fake, chat_id
         self.buttons_on: int | None = None  # the message that carries the latest buttons
         self._by_message_id: dict[str, dict[str, Any]] = {}
 
@@ -205,30 +200,8 @@ class TelegramChat:
         if with_buttons:
             self.buttons_on = with_buttons[-1]
 
-    def keys(
-        self, text: str = "", choice: str | None = None, command: str | None = None
-    ) -> list[str]:
-        return [r.key for r in self.send(text, choice, command=command)]
-
-    def walk(self, *texts: str) -> list[Reply]:
-        for text_ in texts:
-            self.send(text_)
-        return self.last
-
     def pick(self, option_id: str) -> list[Reply]:
         """Answer the last question as on Telegram: press its button."""
         ids = self.option_ids()
         assert option_id in ids, f"{option_id} not offered in {self.key}: {ids}"
         return self.send(choice=option_id)
-
-    def start(self, audience: str = "me") -> list[Reply]:
-        self.send("hello")
-        self.pick("yes")
-        return self.pick(audience)
-
-    @property
-    def key(self) -> str:
-        return self.last[-1].key
-
-    def option_ids(self) -> list[str]:
-        return [o.id for o in self.last[-1].options]

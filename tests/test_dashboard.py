@@ -6,7 +6,6 @@ of bot/dashboard/routes/), on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,28 +13,18 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from bot.content.model import Content
 from tests.dashboard_support import (
     Dash,
     attempt,
     build,
     claimed,
     csrf_of,
-    dashboard,
     make_request,
     signed_in,
 )
 
 # Other test modules import these from here (tests/faults/test_outbox_faults.py).
-__all__ = ["Dash", "attempt", "build", "claimed", "dash"]
-
-
-@pytest.fixture
-def dash(
-    db_url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Dash]:
-    """The dashboard on a clean database, once on SQLite and once on PostgreSQL."""
-    yield from dashboard(db_url, tmp_path, content, monkeypatch)
+__all__ = ["Dash", "attempt", "build", "claimed"]
 
 
 # ----- every route has an explicit role, checked for every kind of visitor -------------------

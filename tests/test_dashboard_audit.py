@@ -9,31 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.content.model import Content
 from bot.dashboard import audit
 from bot.storage.models import AuditEvent
 from tests.dashboard_support import (
     Dash,
     attempt,
     claimed,
-    dashboard,
     signed_in,
 )
 from tests.test_dashboard import dashboard_routes
-
-
-@pytest.fixture
-def dash(
-    db_url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Dash]:
-    """The dashboard on a clean database, once on SQLite and once on PostgreSQL."""
-    yield from dashboard(db_url, tmp_path, content, monkeypatch)
 
 
 def test_audit_events_cannot_be_changed_or_deleted(dash: Dash) -> None:

@@ -14,37 +14,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session
 
 from bot.content.model import Content
 from bot.engine import Engine
-from bot.storage.migrate import upgrade
 from bot.storage.requests import RequestStore
-from tests.conftest import clean, make_settings
-from tests.dashboard_support import PASSWORD, Clock, add_user, app_with_clock, make_request, served
+from tests.browser_support import accessible, add_staff, browser, quick_hashing, sign_in
+from tests.conftest import clean, fresh_sqlite, make_settings
+from tests.dashboard_support import (
+    PASSWORD,
+    Clock,
+    app_with_clock,
+    bot_store,
+    make_request,
+    served,
+)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-AXE = Axe()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+__all__ = ["browser"]  # the module-scoped chromium fixture (tests/browser_support.py)
 
 
 @dataclass
@@ -61,21 +48,20 @@ class Site:
 
 
 def start_site(url: str, tmp_path: Path, content: Content) -> Iterator[Site]:
-    engine = Engine(settings=make_settings(tmp_path, url), content=content)
-    add_user(engine, "alice", "handler")
-    add_user(engine, "bob", "handler")
-    add_user(engine, "sue", "supervisor")
-    clock = Clock()
-    with served(app_with_clock(engine, clock)) as base:
-        yield Site(engine, clock, base)
-    engine.db.dispose()
+    with pytest.MonkeyPatch.context() as patch:
+        quick_hashing(patch)
+        engine = Engine(settings=make_settings(tmp_path, url), content=content)
+        add_staff(engine)
+        clock = Clock()
+        with served(app_with_clock(engine, clock)) as base:
+            yield Site(engine, clock, base)
+        engine.db.dispose()
 
 
 @pytest.fixture
-def site(tmp_path: Path, content: Content) -> Iterator[Site]:
+def site(tmp_path: Path, content: Content, migrated_sqlite: Path) -> Iterator[Site]:
     """The app on its own SQLite database file."""
-    url = f"sqlite:///{tmp_path / 'dashboard.db'}"
-    upgrade(url)
+    url = fresh_sqlite(migrated_sqlite, tmp_path / "dashboard.db")
     yield from start_site(url, tmp_path, content)
 
 
@@ -83,24 +69,6 @@ def site(tmp_path: Path, content: Content) -> Iterator[Site]:
 def pg_site(postgres_url: str, tmp_path: Path, content: Content) -> Iterator[Site]:
     clean(postgres_url)
     yield from start_site(postgres_url, tmp_path, content)
-
-
-def accessible(page: Page) -> None:
-    """Zero serious or critical axe-core violations on the page as it is now."""
-    results = AXE.run(page)
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == [], bad
-
-
-def sign_in(page: Page, site: Site, name: str, password: str = PASSWORD) -> None:
-    page.goto(site.url("/dashboard/login"))
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def open_as(browser: Browser, site: Site, name: str) -> Page:
@@ -282,15 +250,8 @@ def test_a_supervisor_overrides_with_a_written_reason(browser: Browser, site: Si
 
 def person_store(site: Site, person: str, session: Session) -> RequestStore:
     """The storage the bot uses for this person's messages."""
-    return RequestStore(
-        session,
-        site.engine.vault,
-        site.engine.vault.person_key("sms", person),
-        "sms",
-        site.clock.now,
-        site.engine.settings.retention_days,
-        site.engine.reference_prefix,
-        site.engine.teams,
+    return bot_store(
+        site.engine, session, site.engine.vault.person_key("sms", person), site.clock.now
     )
 
 

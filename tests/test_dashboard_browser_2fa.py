@@ -15,17 +15,15 @@ from playwright.sync_api import Browser, Page, expect
 
 from bot.content.model import Content
 from bot.dashboard import auth, second_factor
-from bot.storage.migrate import upgrade
-from tests.dashboard_support import PASSWORD
-from tests.test_dashboard_browser import Site, accessible, browser, start_site
+from tests.conftest import fresh_sqlite
+from tests.test_dashboard_browser import Site, accessible, browser, sign_in, start_site
 
 __all__ = ["browser"]  # the chromium fixture, shared with the other browser tests
 
 
 @pytest.fixture
-def site(tmp_path: Path, content: Content) -> Iterator[Site]:
-    url = f"sqlite:///{tmp_path / 'dashboard.db'}"
-    upgrade(url)
+def site(tmp_path: Path, content: Content, migrated_sqlite: Path) -> Iterator[Site]:
+    url = fresh_sqlite(migrated_sqlite, tmp_path / "dashboard.db")
     yield from start_site(url, tmp_path, content)
 
 
@@ -35,13 +33,6 @@ def enrol(site: Site, name: str) -> second_factor.Enrolment:
         enrolment = second_factor.enrol(session, site.engine.vault, user)
         session.commit()
     return enrolment
-
-
-def password(page: Page, site: Site, name: str) -> None:
-    page.goto(site.url("/dashboard/login"))
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def give_code(page: Page, code: str) -> None:
@@ -57,7 +48,7 @@ def queue_shown(page: Page) -> None:
 def test_sign_in_with_a_code_then_a_recovery_code(browser: Browser, site: Site) -> None:
     alice = enrol(site, "alice")
     page = browser.new_context().new_page()
-    password(page, site, "alice")
+    sign_in(page, site, "alice")
     accessible(page)
     give_code(
         page, "000000" if pyotp.TOTP(alice.secret).at(site.clock.now) != "000000" else "111111"
@@ -67,13 +58,13 @@ def test_sign_in_with_a_code_then_a_recovery_code(browser: Browser, site: Site) 
     queue_shown(page)
     page.get_by_role("button", name="Sign out").click()
     # The same code again (same window) is refused; a recovery code works once.
-    password(page, site, "alice")
+    sign_in(page, site, "alice")
     give_code(page, pyotp.TOTP(alice.secret).at(site.clock.now))
     expect(page.get_by_role("alert")).to_contain_text("already used")
     give_code(page, alice.codes[0])
     queue_shown(page)
     page.get_by_role("button", name="Sign out").click()
-    password(page, site, "alice")
+    sign_in(page, site, "alice")
     give_code(page, alice.codes[0])
     expect(page.get_by_role("alert")).to_contain_text("That code is not right")
 
@@ -82,7 +73,7 @@ def test_a_supervisor_resets_a_colleague_who_enrols_again(browser: Browser, site
     alice = enrol(site, "alice")
     sue = enrol(site, "sue")
     page = browser.new_context().new_page()
-    password(page, site, "sue")
+    sign_in(page, site, "sue")
     give_code(page, pyotp.TOTP(sue.secret).at(site.clock.now))
     queue_shown(page)
     page.get_by_role("link", name="Staff accounts").click()
@@ -96,7 +87,7 @@ def test_a_supervisor_resets_a_colleague_who_enrols_again(browser: Browser, site
     errors: list[str] = []  # the inline QR code must hold under the CSP
     colleague.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     colleague.on("pageerror", lambda e: errors.append(str(e)))
-    password(colleague, site, "alice")
+    sign_in(colleague, site, "alice")
     expect(colleague.get_by_role("heading", name="Set up your sign-in code")).to_be_visible()
     expect(colleague.locator("figure.qr svg")).to_be_visible()
     accessible(colleague)

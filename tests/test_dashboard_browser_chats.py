@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -33,9 +34,10 @@ from bot.engine import Engine
 from bot.storage.migrate import upgrade
 from bot.storage.models import CallbackRequest, LiveChat
 from bot.types import Reply
+from tests.browser_support import accessible, add_staff, browser, sign_in  # noqa: F401 - the fixture
 from tests.chat_support import chat_row, lines, person_says, start_chat, worker_rows
 from tests.conftest import clean, make_settings
-from tests.dashboard_support import PASSWORD, add_user, app_with_clock, free_port, served
+from tests.dashboard_support import app_with_clock, free_port, served
 from tests.fake_bot_api import TOKEN as BOT_TOKEN
 from tests.fake_bot_api import FakeBotApi, FakeBotApiServer
 from tests.fake_twilio_api import FakeTwilioState, Loopback, fake_twilio
@@ -44,9 +46,9 @@ from tests.sms_support import TOKEN as TWILIO_TOKEN
 from tests.sms_support import stored_replies as sms_stored_replies
 from tests.telegram_driver import SECRET, next_update_id, text_message
 from tests.telegram_driver import stored_replies as telegram_stored_replies
-from tests.test_dashboard_browser import accessible, browser  # noqa: F401 - the fixture
 
 PHONE = "+447700900123"
+LONDON = ZoneInfo("Europe/London")
 
 
 class ShiftClock:
@@ -82,8 +84,7 @@ def start_site(url: str, tmp_path: Path, content: Content) -> Iterator[Site]:
     # Sessions outlast the clock moves here (the idle sign-out has its own tests).
     settings = make_settings(tmp_path, url, dashboard_idle_minutes=24 * 60)
     engine = Engine(settings=settings, content=content)
-    for name, role in (("alice", "handler"), ("bob", "handler"), ("sue", "supervisor")):
-        add_user(engine, name, role)
+    add_staff(engine)
     clock = ShiftClock()
     with served(app_with_clock(engine, clock)) as base:
         yield Site(engine, clock, base)
@@ -125,10 +126,7 @@ def open_as(browser: Browser, site: Site, name: str) -> Page:  # noqa: F811
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.__dict__["script_errors"] = errors
-    page.goto(site.url("/dashboard/login"))
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, site, name)
     expect(page.get_by_role("heading", name="Call-back queue")).to_be_visible()
     page.get_by_role("link", name="Conversations").click()
     expect(page.get_by_role("heading", name="Conversations", exact=True)).to_be_visible()
@@ -453,6 +451,15 @@ def eventually(check: Callable[[], bool], seconds: float = 15) -> None:
 def channels(
     tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Channels]:
+    with channels_site(tmp_path, always_staffed(content), monkeypatch) as found:
+        yield found
+
+
+@contextmanager
+def channels_site(
+    tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Channels]:
+    """The app with SMS and Telegram on loopback fakes and its delivery round running."""
     url = f"sqlite:///{tmp_path / 'channels.db'}"
     upgrade(url)
     with fake_twilio() as twilio, FakeBotApiServer() as bot_api:
@@ -461,7 +468,7 @@ def channels(
         settings = make_settings(
             tmp_path,
             url,
-            dashboard_idle_minutes=24 * 60,
+            dashboard_idle_minutes=3 * 24 * 60,  # the clock moves by days here
             twilio_account_sid="AC" + "0" * 32,
             twilio_auth_token=TWILIO_TOKEN,
             twilio_from=SERVICE_NUMBER,
@@ -470,11 +477,12 @@ def channels(
             telegram_webhook_secret=SECRET,
             telegram_api_base_url=bot_api.base_url,
         )
-        engine = Engine(settings=settings, content=always_staffed(content))
-        for name, role in (("alice", "handler"), ("bob", "handler"), ("sue", "supervisor")):
-            add_user(engine, name, role)
+        engine = Engine(settings=settings, content=content)
+        add_staff(engine)
         clock = ShiftClock()
-        with served_with_lifespan(app_with_clock(engine, clock)) as base:
+        app = app_with_clock(engine, clock)
+        with served_with_lifespan(app) as base:
+            app.state.chat_delivery.clock = clock  # its round keeps the dashboard's time
             yield Channels(Site(engine, clock, base), twilio, bot_api)
         engine.db.dispose()
 
@@ -574,3 +582,78 @@ def test_a_telegram_chat_becomes_a_callback_with_the_number_the_person_gave(
         session.commit()
     assert request.channel == "telegram" and "crisis" in request.safety_flags
     assert chat_row(site.engine, chat_id).request_id == request.id
+
+
+# ----- out of hours: a message left, answered inside the person's safe times ---------
+DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def staffed_only_tomorrow(content: Content) -> Content:
+    """Workers online all day tomorrow (London) and never today: the person
+    writes now, out of hours, and a worker answers a day on."""
+    tomorrow = (datetime.now(LONDON) + timedelta(days=1)).weekday()
+    hours = {DAY_CODES[tomorrow]: ["00:00", "23:59"]}
+    closed = copy.deepcopy(content)
+    closed.data["chat_hours"] = {**closed.data["chat_hours"], "chat_hours": hours}
+    return closed
+
+
+@pytest.fixture
+def closed_channels(
+    tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Channels]:
+    with channels_site(tmp_path, staffed_only_tomorrow(content), monkeypatch) as found:
+        yield found
+
+
+def leave_message_by_sms(channels: Channels, text: str) -> list[Reply]:
+    """Out of hours from the main menu: texting later is safe, any time workers
+    are online, then the message. Options are found by id, answered by number."""
+    replies = channels._sms("hello")[1]
+    for wanted in ("yes", "me", "text_worker", "yes", "asap"):
+        ids = [o.id for o in replies[-1].options]
+        assert wanted in ids, (replies[-1].key, ids)
+        replies = channels._sms(str(ids.index(wanted) + 1))[1]
+    assert replies[-1].key == "live_chat.message", [r.key for r in replies]
+    return channels._sms(text)[1]
+
+
+def test_a_message_left_out_of_hours_is_answered_inside_the_safe_times_only(
+    browser: Browser,  # noqa: F811
+    closed_channels: Channels,
+) -> None:
+    channels = closed_channels
+    site = channels.site
+    replies = leave_message_by_sms(channels, "Please text me about getting my things back")
+    assert replies[-1].key == "live_chat.left"
+    chat_id = channels.newest_chat()
+    found = chat_row(site.engine, chat_id)
+    assert found.is_message and found.later_texts_ok and found.windows
+
+    # A day on, inside the safe times, a worker finds it in Conversations.
+    site.clock.advance(days=1)
+    alice = open_as(browser, site, "alice")
+    row = alice.locator(f'tr[data-chat="{chat_id}"]')
+    expect(row).to_contain_text("Message left out of hours")
+    assert PHONE not in alice.content()
+    claim_in(alice, chat_id)
+    expect(alice.get_by_text("Please text me about getting my things back")).to_be_visible()
+    expect(alice.locator("dl")).to_contain_text("The person said texts later are safe")
+    send(alice, "Hello, this is Alice. Is now a good time to text?")
+    eventually(lambda: any("Is now a good time" in r.body for r in channels.twilio.reached(PHONE)))
+    expect(alice.locator("li.worker").last.locator("[data-delivery]")).to_have_text("Sent")
+    accessible(alice)
+    # The person's reply reaches Alice (the live poll shows it), not the bot.
+    said, replies = channels._sms("Yes, now is a good time")
+    assert [r.key for r in replies] in ([], ["live_chat.added"]), said
+    expect(alice.get_by_text("Yes, now is a good time")).to_be_visible()
+
+    # Another day on, outside their safe times: the server refuses, nothing goes.
+    site.clock.advance(days=1)
+    alice.reload()
+    expect(alice.locator("#reply-window")).to_contain_text("outside their safe times")
+    send(alice, "Are you still there?")
+    expect(alice.locator("#chat-problem")).to_contain_text("Nothing was sent")
+    expect(alice.get_by_label("Your reply")).to_have_value("Are you still there?")
+    assert len(worker_rows(site.engine, chat_id)) == 1
+    assert len(channels.twilio.reached(PHONE)) == 1

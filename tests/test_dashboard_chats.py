@@ -26,7 +26,7 @@ from bot.dashboard import conversations
 from bot.engine import Engine
 from bot.settings import PROJECT_ROOT
 from bot.storage import binding, chats
-from bot.storage.models import CallbackRequest
+from bot.storage.models import CallbackRequest, LiveChat
 from bot.text import GSM7_CHARS, GSM7_EXTENDED, sms_segments, to_gsm_plain
 from tests.chat_support import (
     audit_rows,
@@ -37,7 +37,7 @@ from tests.chat_support import (
     start_chat,
     worker_rows,
 )
-from tests.conftest import clean, make_settings
+from tests.conftest import Chat, clean, make_settings
 from tests.dashboard_support import Clock, add_user, app_with_clock, signed_in
 
 PHONE = "+447700900123"
@@ -626,3 +626,44 @@ def test_practice_chats_from_the_simulator_stay_out_of_the_real_list(site: Site)
     apart = alice.get("/dashboard/conversations?practice=true").text
     assert "Practice conversations" in apart
     assert f'data-chat="{practice}"' in apart and f'data-chat="{real}"' not in apart
+
+
+# ----- a message left out of hours, a later text, and the person's reply (issue 12) ----
+def test_a_message_left_shows_later_texts_in_order_and_the_reply_to_the_worker(
+    both: Site,
+) -> None:
+    person = Chat(both.engine, address=PHONE)
+    person.now = both.clock.now - timedelta(hours=12)  # Monday 22:00: out of hours
+    person.start()
+    person.pick("ask_call")
+    person.pick("text_worker")
+    person.pick("yes")
+    person.pick("asap")
+    assert person.keys("Please text me about refuge") == ["live_chat.left"]
+    assert person.keys("Mornings are best") == ["live_chat.added"]
+    [row] = [r for r in all_chats(both) if r.is_message]
+    chat_id = int(row.id or 0)
+    alice, csrf = signed_in(both.app, "alice")
+    assert claim(alice, csrf, chat_id).status_code == 303
+    page = text_of(alice.get(f"/dashboard/conversations/{chat_id}").text)
+    assert page.index("Please text me about refuge") < page.index("Mornings are best")
+    assert reply(alice, csrf, chat_id, "Hello, it's Alice. Is now OK?").status_code == 303
+    both.clock.advance(minutes=40)
+    person.now = both.clock.now
+    assert person.keys("Yes, now is fine") == [], "the reply goes to Alice, not the bot"
+    live = alice.get(f"/dashboard/conversations/{chat_id}/live")
+    assert "Yes, now is fine" in live.text
+    assert [x.author for x in lines(both.engine, chat_id)] == [
+        "person",
+        "person",
+        "worker",
+        "person",
+    ]
+    assert reply(alice, csrf, chat_id, "Good. Can you tell me more?").status_code == 303
+
+
+def all_chats(site: Site) -> list[LiveChat]:
+    with site.engine.db.session() as session:
+        found = list(session.execute(select(LiveChat)).scalars())
+        session.commit()
+    return found

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.content.model import Content
-from bot.dashboard.notices import notify_staff
 from bot.engine import Engine
+from bot.notices import notify_staff
 from bot.storage.binding import outbox_payload
 from bot.storage.models import CallbackRequest, Outbox
 from tests.conftest import Chat, clean, make_settings

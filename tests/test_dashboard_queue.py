@@ -8,31 +8,16 @@ PostgreSQL; time is moved with the dashboard's clock, never by sleeping.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-
-from bot.content.model import Content
 from bot.worker import purge
 from tests.dashboard_support import (
     Dash,
     attempt,
     claimed,
-    dashboard,
     make_request,
     signed_in,
 )
-
-
-@pytest.fixture
-def dash(
-    db_url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Dash]:
-    """The dashboard on a clean database, once on SQLite and once on PostgreSQL."""
-    yield from dashboard(db_url, tmp_path, content, monkeypatch)
-
 
 # ----- the queue -----------------------------------------------------------------------------
 

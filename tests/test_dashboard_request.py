@@ -9,14 +9,11 @@ PostgreSQL; time is moved with the dashboard's clock, never by sleeping.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.content.model import Content
 from bot.dashboard import attempts, audit, claims
 from bot.storage.binding import attempt_notes, context_of
 from tests.dashboard_support import (
@@ -24,21 +21,11 @@ from tests.dashboard_support import (
     attempt,
     attempt_rows,
     claimed,
-    dashboard,
     make_request,
     outbox_rows,
     person_store,
     signed_in,
 )
-
-
-@pytest.fixture
-def dash(
-    db_url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Dash]:
-    """The dashboard on a clean database, once on SQLite and once on PostgreSQL."""
-    yield from dashboard(db_url, tmp_path, content, monkeypatch)
-
 
 # ----- one request ---------------------------------------------------------------------------
 

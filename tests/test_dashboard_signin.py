@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,22 +28,12 @@ from tests.dashboard_support import (
     Dash,
     app_with_clock,
     build,
-    dashboard,
     make_request,
     quick_passwords,
     sessions_of,
     sign_in,
     signed_in,
 )
-
-
-@pytest.fixture
-def dash(
-    db_url: str, tmp_path: Path, content: Content, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Dash]:
-    """The dashboard on a clean database, once on SQLite and once on PostgreSQL."""
-    yield from dashboard(db_url, tmp_path, content, monkeypatch)
-
 
 # ----- sessions, CSRF, cookies ---------------------------------------------------------------
 

@@ -14,11 +14,10 @@ import pytest
 from tests.conftest import Chat
 from tests.dashboard_support import Dash, attempt, claimed, make_request, signed_in
 from tests.sms_support import SmsChat, sms_engine
-from tests.test_dashboard import dash  # noqa: F401 - the fixture, on both databases
 from tests.test_journeys import give_number, open_callback
 
 
-def person(dash: Dash, audience: str = "me", driver: str = "engine") -> Chat:  # noqa: F811
+def person(dash: Dash, audience: str = "me", driver: str = "engine") -> Chat:
     """A person asking for a call back, up to a saved request (number and time given)."""
     if driver == "sms":  # through the real, signed SMS webhook
         chat: Chat = SmsChat(sms_engine(dash.engine))
@@ -34,7 +33,7 @@ def person(dash: Dash, audience: str = "me", driver: str = "engine") -> Chat:  #
 
 @pytest.mark.parametrize("driver", ["engine", "sms"])
 def test_a_request_still_being_answered_is_on_the_queue_and_updates(
-    dash: Dash,  # noqa: F811
+    dash: Dash,
     driver: str,
 ) -> None:
     chat = person(dash, driver=driver)
@@ -59,7 +58,7 @@ def test_a_request_still_being_answered_is_on_the_queue_and_updates(
 
 
 def test_an_urgent_request_not_called_by_the_next_day_says_the_target_was_missed(
-    dash: Dash,  # noqa: F811
+    dash: Dash,
 ) -> None:
     reference = make_request(dash.engine, dash.clock.now, priority=3, flags=["danger_now"])
     dash.clock.advance(days=1)
@@ -69,7 +68,7 @@ def test_an_urgent_request_not_called_by_the_next_day_says_the_target_was_missed
     assert "Safety screen: The person wrote something that suggests danger now" in page
 
 
-def test_the_route_is_said_plainly(dash: Dash) -> None:  # noqa: F811
+def test_the_route_is_said_plainly(dash: Dash) -> None:
     friend = make_request(dash.engine, dash.clock.now, route="someone_else", person="a")
     harm = make_request(dash.engine, dash.clock.now, route="own_behaviour", person="b")
     client, _csrf = signed_in(dash.app, "alice")
@@ -79,7 +78,7 @@ def test_the_route_is_said_plainly(dash: Dash) -> None:  # noqa: F811
     assert "From a person who may harm others" in page and "They are not the victim" in page
 
 
-def test_own_behaviour_triage_is_worded_about_what_they_did(dash: Dash) -> None:  # noqa: F811
+def test_own_behaviour_triage_is_worded_about_what_they_did(dash: Dash) -> None:
     chat = person(dash, "own_behaviour")
     chat.pick("yes")  # held a partner by the neck
     client, _csrf = signed_in(dash.app, "alice")
@@ -89,7 +88,7 @@ def test_own_behaviour_triage_is_worded_about_what_they_did(dash: Dash) -> None:
     assert "From a person who may harm others" in page
 
 
-def test_the_cant_talk_word_shows_with_a_cover_script_to_the_holder(dash: Dash) -> None:  # noqa: F811
+def test_the_cant_talk_word_shows_with_a_cover_script_to_the_holder(dash: Dash) -> None:
     client, _csrf, reference = claimed(dash, quiet_word="pizza")
     page = client.get(f"/dashboard/requests/{reference}").text
     assert 'If they say "<span dir="auto">pizza</span>", they cannot talk.' in page
@@ -98,7 +97,7 @@ def test_the_cant_talk_word_shows_with_a_cover_script_to_the_holder(dash: Dash) 
     assert "pizza" not in other.get(f"/dashboard/requests/{reference}").text
 
 
-def test_a_closed_request_is_shown_as_closed(dash: Dash) -> None:  # noqa: F811
+def test_a_closed_request_is_shown_as_closed(dash: Dash) -> None:
     client, csrf, reference = claimed(dash)
     response = attempt(client, csrf, reference, kind="closed", outcome="support_given")
     assert response.status_code == 303
@@ -108,7 +107,7 @@ def test_a_closed_request_is_shown_as_closed(dash: Dash) -> None:  # noqa: F811
     assert "Claim this request" not in page and "claim the request" not in page
 
 
-def test_a_later_call_never_claims_it_was_agreed(dash: Dash) -> None:  # noqa: F811
+def test_a_later_call_never_claims_it_was_agreed(dash: Dash) -> None:
     client, csrf, reference = claimed(dash)
     dash.clock.advance(minutes=1)
     response = attempt(

@@ -23,7 +23,7 @@ from bot.engine import Engine
 from bot.storage import figures
 from bot.storage.models import CallbackRequest, Conversation, FigureCount, FigureMonthCount
 from bot.worker import purge
-from tests.dashboard_support import Clock, add_user, app_with_clock, csrf_of, sign_in
+from tests.dashboard_support import Clock, add_user, app_with_clock, bot_store, csrf_of, sign_in
 from tests.sms_support import SmsChat, sms_engine
 from tests.test_journeys import callback_answers, practical_answers, to_callback, triage_asked
 
@@ -220,18 +220,13 @@ def test_a_cancelled_request_moves_nothing_and_counts_as_cancelled(engine: Engin
     from tests.dashboard_support import make_request
 
     reference = make_request(engine, WEDNESDAY, area="thurrock")
-    from bot.storage.requests import RequestStore
 
     with engine.db.session() as session:
-        store = RequestStore(
+        store = bot_store(
+            engine,
             session,
-            engine.vault,
             engine.vault.person_key("sms", "person-1"),
-            "sms",
             WEDNESDAY + timedelta(hours=2),
-            engine.settings.retention_days,
-            engine.reference_prefix,
-            engine.teams,
         )
         assert store.cancel()
         session.commit()

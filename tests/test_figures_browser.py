@@ -15,16 +15,15 @@ from playwright.sync_api import Browser, expect
 
 from bot.content.model import Content
 from bot.storage import figures
-from bot.storage.migrate import upgrade
+from tests.conftest import fresh_sqlite
 from tests.test_dashboard_browser import Site, accessible, browser, sign_in, start_site
 
 __all__ = ["browser"]  # the module-scoped chromium fixture, shared
 
 
 @pytest.fixture
-def site(tmp_path: Path, content: Content) -> Iterator[Site]:
-    url = f"sqlite:///{tmp_path / 'figures.db'}"
-    upgrade(url)
+def site(tmp_path: Path, content: Content, migrated_sqlite: Path) -> Iterator[Site]:
+    url = fresh_sqlite(migrated_sqlite, tmp_path / "figures.db")
     for made in start_site(url, tmp_path, content):
         from tests.dashboard_support import add_user
 

@@ -47,14 +47,6 @@ def test_danger_answer_gives_emergency_guidance_at_once(chat: Chat) -> None:
     assert chat.key == "who.ask"
 
 
-def test_each_audience_gets_its_own_menu(engine) -> None:  # noqa: ANN001
-    for n, audience in enumerate(("me", "someone_else", "own_behaviour", "professional")):
-        chat = Chat(engine, address=f"+44770090010{n}")
-        chat.start(audience)
-        assert chat.key == f"menus.{audience}"
-        assert 1 <= len(chat.option_ids()) <= 5
-
-
 def test_a_topic_is_read_and_menu_and_back_work(chat: Chat) -> None:
     chat.start("me")
     menu_options = chat.option_ids()
@@ -334,43 +326,6 @@ def test_summary_change_returns_to_summary_after_that_section(chat: Chat) -> Non
     assert "name" not in details(chat, request)
     assert request.handler_gender == "either" and request.area == "southend"
     assert request.triage == ["strangled"] and request.asap is True
-
-
-def test_telegram_style_sender_is_asked_for_a_valid_number(engine) -> None:  # noqa: ANN001
-    chat = Chat(engine, channel="telegram", address="123456", phone=False)
-    chat.start("someone_else")
-    open_callback(chat)
-    assert chat.key == "callback.other_number"
-    chat.send("12345")
-    assert chat.last[0].key == "callback.number_invalid"
-    chat.send("07911 123 456")
-    assert chat.key == "callback.when"
-    chat.pick("asap")
-    assert chat.key == "triage.someone_else_hurt"
-    chat.pick("skip_all")
-    chat.pick("send")
-    chat.pick("looks_right")
-    [request] = requests(chat)
-    assert request.route == "someone_else" and request.asap is True
-    assert details(chat, request) == {"phone": "+447911123456"}
-    assert request.channel == "telegram" and request.complete
-
-
-def test_a_number_outside_the_known_ranges_is_read_back_not_refused(engine) -> None:  # noqa: ANN001
-    chat = Chat(engine, channel="telegram", address="123457", phone=False)
-    chat.start("me")
-    open_callback(chat)
-    replies = chat.send("07911 654321")  # possible, but not in the metadata's ranges
-    assert chat.key == "callback.number_confirm"
-    assert replies[-1].sms.startswith("Is 07911 654321 right?")
-    chat.pick("no")
-    assert chat.key == "callback.other_number"
-    chat.send("07700 900123")  # the example in our own question
-    chat.pick("yes")
-    assert chat.key == "callback.when"
-    chat.pick("asap")
-    [request] = requests(chat)
-    assert details(chat, request)["phone"] == "+447700900123"
 
 
 def test_a_safe_number_full_of_999_is_a_number_not_an_emergency(engine) -> None:  # noqa: ANN001

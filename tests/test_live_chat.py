@@ -233,7 +233,7 @@ def test_out_of_hours_a_message_left_for_the_next_safe_window(chat: Chat) -> Non
         assert chats.can_reply(live, 1, CLOSED + timedelta(hours=1), 15) == "too_late"
         assert chats.can_reply(live, 1, CLOSED + timedelta(hours=13), 15) is None
         session.commit()
-    assert chat.keys("hello")[-1] != "live_chat.received", "a message is not a live chat"
+    assert chat.keys("hello") == ["live_chat.added"], "not a live chat: it joins the message"
 
 
 def test_exit_while_leaving_a_message_keeps_nothing(chat: Chat) -> None:
@@ -247,3 +247,139 @@ def test_exit_while_leaving_a_message_keeps_nothing(chat: Chat) -> None:
     with chat.engine.db.session() as session:
         assert session.execute(select(LiveChat)).first() is None
         session.commit()
+
+
+# ----- a message left out of hours is a conversation, not a dead letter (issue 12) ----
+def leave_message(chat: Chat, text: str = "Please text me about refuge") -> LiveChat:
+    """Out of hours, texting later is safe, Tuesday morning, then the message."""
+    chat.now = CLOSED
+    chat.start()
+    chat.pick("ask_call")
+    chat.pick("text_worker")
+    chat.pick("yes")
+    chat.pick("choose")
+    chat.send("Tue")
+    chat.pick("morning")
+    assert chat.send(text)[-1].key == "live_chat.left"
+    return the_chat(chat.engine, chat.address)
+
+
+def worker_answers(engine: Engine, chat_id: int, text: str, now: datetime) -> int:
+    """What the dashboard does with a message left: claim it, then reply, if allowed."""
+    with engine.db.session() as session:
+        found = chats.get_chat(session, chat_id)
+        assert found is not None
+        if found.status == "waiting":
+            assert chats.claim_chat(session, chat_id, 1, now, 3)
+            session.refresh(found)
+        assert chats.can_reply(found, 1, now, 15) is None
+        line = chats.add_worker_message(session, engine.vault, found, 1, text, now)
+        session.commit()
+        return id_of(line)
+
+
+TUESDAY = CLOSED + timedelta(hours=12, minutes=30)  # Tue 10:30: inside the safe window
+
+
+def test_a_later_text_joins_the_message_left_in_order(chat: Chat) -> None:
+    found = leave_message(chat)
+    added = chat.send("My sister can help too")
+    assert [r.key for r in added] == ["live_chat.added"]
+    assert "safe time" in added[0].sms and "MENU" in added[0].sms and "EXIT" in added[0].sms
+    chat.now = CLOSED + timedelta(hours=3)  # past the inactivity timeout: still the message
+    assert chat.keys("I can talk after 10") == ["live_chat.added"]
+    assert [(x.author, x.text) for x in lines(chat.engine, id_of(found))] == [
+        ("person", "Please text me about refuge"),
+        ("person", "My sister can help too"),
+        ("person", "I can talk after 10"),
+    ]
+    still = the_chat(chat.engine)
+    assert still.id == found.id and still.status == "waiting" and still.is_message
+
+
+def test_danger_after_leaving_a_message_gets_999_first_and_the_worker_sees_it(
+    chat: Chat,
+) -> None:
+    found = leave_message(chat)
+    danger = own_danger_examples("en")[0]
+    assert chat.keys(danger) == ["words.danger", "live_chat.added"]
+    assert chat.keys(CRISIS) == ["signals.crisis", "live_chat.added"]
+    flagged = the_chat(chat.engine)
+    assert {"danger_now", "crisis"} <= set(chats.signal_codes(flagged))
+    assert flagged.urgency >= chats.SIGNAL_URGENCY["danger_now"]
+    said = lines(chat.engine, id_of(found))
+    assert said[-2].text == danger and "danger_now" in said[-2].signals
+    assert "crisis" in said[-1].signals
+
+
+def test_menu_after_leaving_a_message_returns_to_the_bot_and_the_message_waits(
+    chat: Chat,
+) -> None:
+    found = leave_message(chat)
+    assert chat.keys("MENU") == ["menus.me"]
+    assert chat.keys("about abuse")[-1] != "live_chat.added", "the bot answers again"
+    kept = the_chat(chat.engine)
+    assert kept.status == "waiting" and kept.outcome is None
+    assert [x.text for x in lines(chat.engine, id_of(found))] == ["Please text me about refuge"]
+    # "1" on SMS picks the prompt's one option, Main menu: it is not added.
+    again = Chat(chat.engine, address="+447700900002")
+    other = leave_message(again)
+    assert again.keys("1") == ["menus.me"]
+    assert len(lines(again.engine, id_of(other))) == 1
+
+
+def test_exit_after_leaving_a_message_drops_it_and_what_was_queued(chat: Chat) -> None:
+    found = leave_message(chat)
+    chat.send("one more thing")
+    replies = chat.send("EXIT")
+    assert [r.key for r in replies] == ["words.exit"] and replies[0].action == "quick_exit"
+    ended = the_chat(chat.engine)
+    assert ended.status == "ended" and ended.outcome == "person_exit"
+    assert [x.text for x in lines(chat.engine, id_of(found))][-1] == "exit"
+    assert chat.keys("hello")[0] == "first_contact.greeting", "a fresh start"
+    # From the bot, after MENU, EXIT still ends the waiting message, and an
+    # answer a worker queued for it never goes.
+    again = Chat(chat.engine, address="+447700900002")
+    other = leave_message(again)
+    again.send("MENU")
+    line = worker_answers(again.engine, id_of(other), "Hello, is now safe?", TUESDAY)
+    assert again.keys("EXIT") == ["words.exit"]
+    assert the_chat(again.engine, "+447700900002").outcome == "person_exit"
+    with again.engine.db.session() as session:
+        assert session.execute(select(Outbox).where(Outbox.id == line)).first() is None
+        session.commit()
+    assert lines(again.engine, id_of(other))[-2].delivery == "failed"
+
+
+def test_a_reply_after_the_worker_answered_reaches_that_worker(chat: Chat) -> None:
+    found = leave_message(chat)
+    assert chat.keys("MENU") == ["menus.me"]  # the person went on with the bot
+    worker_answers(chat.engine, id_of(found), "Hi, it's Sam. Is now a good time?", TUESDAY)
+    chat.now = TUESDAY + timedelta(minutes=40)  # a reply well after the worker's line
+    assert chat.keys("Yes, he is at work") == [], "as in an open chat: the worker answers"
+    danger = own_danger_examples("en")[0]
+    assert chat.keys(danger) == ["words.danger", "live_chat.signal_seen"]
+    said = lines(chat.engine, id_of(found))
+    assert [(x.author, x.text) for x in said][-3:] == [
+        ("worker", "Hi, it's Sam. Is now a good time?"),
+        ("person", "Yes, he is at work"),
+        ("person", danger),
+    ]
+    assert "danger_now" in chats.signal_codes(the_chat(chat.engine))
+    # The worker may answer within the usual reply window after the person's reply.
+    worker_answers(chat.engine, id_of(found), "Thank you. Are you safe?", chat.now)
+    with chat.engine.db.session() as session:
+        live = chats.get_chat(session, id_of(found))
+        assert live is not None
+        late = chat.now + timedelta(hours=9)  # Tue 20:10: outside the safe window
+        assert chats.can_reply(live, 1, late, 15) == "too_late"
+        session.commit()
+    # Out of hours, a reply is kept for the worker and the person is told when.
+    chat.now = CLOSED + timedelta(days=1)
+    assert chat.keys("are you still there?") == ["live_chat.added"]
+    assert lines(chat.engine, id_of(found))[-1].text == "are you still there?"
+    # MENU now ends it, as in a chat: the worker is told.
+    assert chat.keys("MENU") == ["live_chat.back_to_bot", "menus.me"]
+    ended = the_chat(chat.engine)
+    assert ended.status == "ended" and ended.outcome == "person_menu"
+    assert chat.keys("about abuse")[-1] != "live_chat.added"

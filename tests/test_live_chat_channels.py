@@ -239,3 +239,148 @@ def test_telegram_menu_button_hands_back_to_the_bot(tg: TelegramChat) -> None:
     assert tg.key == "menus.me"
     found = chat_of(tg.engine, "telegram", tg.address)
     assert found.status == "ended" and found.outcome == "person_menu"
+
+
+# ----- "Text with a worker" in the main menus (issue 12) ---------------------------
+def test_sms_text_with_a_worker_from_the_main_menu(sms_chat: SmsChat) -> None:
+    sms_chat.start()
+    assert sms_chat.key == "menus.me"
+    assert "Text with a worker" in " ".join(m.body for m in sms_chat.messages)
+    sms_chat.pick("text_worker")
+    assert sms_chat.key == "live_chat.in_hours"
+    sms_chat.pick("start")
+    assert sms_chat.keys("Hello, I need to talk") == ["live_chat.received"]
+    found = chat_of(sms_chat.engine, "sms", PERSON)
+    assert found.status == "waiting" and not found.is_message
+
+
+def test_sms_typed_words_reach_a_worker_from_the_menu_out_of_hours(sms_chat: SmsChat) -> None:
+    sms_chat.now = OPEN.replace(hour=22)  # Monday 22:00: workers are offline
+    sms_chat.start()
+    assert sms_chat.keys("text a worker") == ["live_chat.closed"]
+    assert sms_chat.keys("no") == ["live_chat.not_safe"]
+
+
+def test_which_main_menus_offer_a_worker_by_text(sms_chat: SmsChat) -> None:
+    offered = {}
+    for audience in ("me", "someone_else", "own_behaviour", "professional"):
+        sms_chat.send("EXIT")  # each audience from a fresh start
+        sms_chat.start(audience)
+        offered[audience] = "text_worker" in sms_chat.option_ids()
+        assert "ask_call" in sms_chat.option_ids()
+    assert offered == {
+        "me": True,
+        "someone_else": False,
+        "own_behaviour": False,
+        "professional": False,
+    }
+
+
+def test_telegram_text_with_a_worker_from_the_main_menu(tg: TelegramChat, fake: FakeBotApi) -> None:
+    tg.start()
+    assert tg.key == "menus.me"
+    tg.pick("text_worker")
+    assert tg.key == "live_chat.in_hours"
+    tg.pick("start")
+    assert tg.keys("Hello there") == ["live_chat.received"]
+    found = chat_of(tg.engine, "telegram", tg.address)
+    now = datetime.now(UTC)
+    line = worker_says(tg.engine, id_of(found), "Hello, I'm Sam.", now)
+    assert until_delivered(tg.engine, id_of(line)) == "delivered"
+
+
+# ----- a message left out of hours is a conversation, not a dead letter (issue 12) ----
+CLOSED = OPEN.replace(hour=22)  # Monday 22:00: workers are offline
+TUESDAY = CLOSED + timedelta(hours=12, minutes=30)  # Tue 10:30: workers online, a safe time
+
+
+def test_sms_a_message_left_grows_then_the_reply_to_the_worker_reaches_them(
+    sms_chat: SmsChat, twilio: FakeTwilioState
+) -> None:
+    sms_chat.now = CLOSED
+    sms_chat.start()
+    sms_chat.pick("text_worker")
+    sms_chat.pick("yes")
+    sms_chat.pick("asap")
+    assert sms_chat.keys("Please text me about refuge") == ["live_chat.left"]
+    assert sms_chat.keys("My sister can help too") == ["live_chat.added"]
+    assert "safe time" in sms_chat.messages[0].body
+    danger = own_danger_examples("en")[0]
+    assert sms_chat.keys(danger) == ["words.danger", "live_chat.added"]
+    assert sms_chat.keys("MENU") == ["menus.me"], "back to the bot; the message waits"
+    found = chat_of(sms_chat.engine, "sms", PERSON)
+    assert found.is_message and found.status == "waiting" and found.outcome is None
+    assert "danger_now" in chats.signal_codes(found)
+    # Next morning a worker answers; the person, in the bot since, replies to them.
+    line = worker_says(sms_chat.engine, id_of(found), "Hi, it's Sam. Is now OK?", TUESDAY)
+    assert asyncio.run(sms_delivery(sms_chat.engine, twilio, [TUESDAY]).round()) == 1
+    assert [m.body for m in twilio.reached(PERSON)] == ["Hi, it's Sam. Is now OK?"]
+    sms_chat.now = TUESDAY + timedelta(minutes=45)
+    quiet = sms_chat.post("Yes, he is at work")
+    assert quiet.status_code == 200 and twiml_messages(quiet.text) == [], "the worker answers"
+    said = [(x.author, x.text) for x in lines_of(sms_chat.engine, id_of(found))]
+    assert said == [
+        ("person", "Please text me about refuge"),
+        ("person", "My sister can help too"),
+        ("person", danger),
+        ("worker", "Hi, it's Sam. Is now OK?"),
+        ("person", "Yes, he is at work"),
+    ]
+    assert delivery_of(sms_chat.engine, id_of(line)) == "sent"
+    assert sms_chat.keys("EXIT") == ["words.exit"]
+    assert chat_of(sms_chat.engine, "sms", PERSON).outcome == "person_exit"
+
+
+def lines_of(engine: Engine, chat_id: int) -> list[chats.ChatLine]:
+    with engine.db.session() as session:
+        found = chats.messages(session, engine.vault, chat_id)
+        session.commit()
+    return found
+
+
+def test_telegram_a_message_left_takes_later_texts_and_exit_drops_it(
+    tg: TelegramChat,
+) -> None:
+    tg.engine.flows["live_chat"].steps["in_hours"].applies = lambda _d: False
+    tg.start()
+    tg.pick("text_worker")
+    assert tg.key == "live_chat.closed"
+    tg.pick("yes")
+    tg.pick("asap")
+    assert tg.keys("Please text me about refuge") == ["live_chat.left"]
+    assert tg.keys("My sister can help too") == ["live_chat.added"]
+    found = chat_of(tg.engine, "telegram", tg.address)
+    assert [x.text for x in lines_of(tg.engine, id_of(found))] == [
+        "Please text me about refuge",
+        "My sister can help too",
+    ]
+    pressed = tg.send(choice="main_menu")  # the "message left" prompt's button, still there
+    assert [r.key for r in pressed] == ["menus.me"], "back to the bot"
+    assert chat_of(tg.engine, "telegram", tg.address).status == "waiting"
+    replies = tg.send("EXIT")
+    assert [r.key for r in replies] == ["words.exit"], "from the bot, EXIT ends it too"
+    ended = chat_of(tg.engine, "telegram", tg.address)
+    assert ended.status == "ended" and ended.outcome == "person_exit"
+
+
+def test_telegram_a_reply_after_the_worker_answered_reaches_them(
+    tg: TelegramChat, fake: FakeBotApi
+) -> None:
+    tg.engine.flows["live_chat"].steps["in_hours"].applies = lambda _d: False
+    tg.start()
+    tg.pick("text_worker")
+    tg.pick("yes")
+    tg.pick("asap")
+    assert tg.keys("Please text me about refuge") == ["live_chat.left"]
+    found = chat_of(tg.engine, "telegram", tg.address)
+    line = worker_says(tg.engine, id_of(found), "Hi, it's Sam from the service.", datetime.now(UTC))
+    assert until_delivered(tg.engine, id_of(line)) == "delivered"
+    replies = tg.send("Thank you, I can talk now")
+    assert [r.key for r in replies] in ([], ["live_chat.added"])  # the latter out of hours
+    said = [(x.author, x.text) for x in lines_of(tg.engine, id_of(found))]
+    assert said[-2:] == [
+        ("worker", "Hi, it's Sam from the service."),
+        ("person", "Thank you, I can talk now"),
+    ]
+    assert tg.keys("MENU") == ["live_chat.back_to_bot", "menus.me"]
+    assert chat_of(tg.engine, "telegram", tg.address).outcome == "person_menu"

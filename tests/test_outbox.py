@@ -27,6 +27,7 @@ from bot.outbox import (
 )
 from bot.storage.models import CallbackRequest, OutboundMessage, Outbox, StaffUser
 from bot.storage.requests import RequestStore
+from tests.dashboard_support import bot_store
 
 NUMBER = "+447700900321"
 
@@ -177,16 +178,7 @@ def add_request(engine: Engine, now: datetime = TUESDAY_10, **answers: object) -
     """A confirmed request made through the bot's own RequestStore; returns it."""
     person = str(answers.pop("person", "person-1"))
     with engine.db.session() as session:
-        store = RequestStore(
-            session,
-            engine.vault,
-            engine.vault.person_key("sms", person),
-            "sms",
-            now,
-            engine.settings.retention_days,
-            engine.reference_prefix,
-            engine.teams,
-        )
+        store = bot_store(engine, session, engine.vault.person_key("sms", person), now)
         reference = store.create("me", {"phone": NUMBER, "text_first": True, **answers}, 0)
         session.commit()
         return session.execute(
@@ -363,16 +355,7 @@ def test_cancelling_deletes_the_queued_text_in_the_same_transaction(engine: Engi
     queue_before_call(engine, request.id)
 
     def store(session: Session) -> RequestStore:
-        return RequestStore(
-            session,
-            engine.vault,
-            request.person_key,
-            "sms",
-            TUESDAY_10,
-            engine.settings.retention_days,
-            engine.reference_prefix,
-            engine.teams,
-        )
+        return bot_store(engine, session, request.person_key, TUESDAY_10)
 
     with engine.db.session() as session:
         assert store(session).cancel()

@@ -219,8 +219,8 @@ def simulator_request(engine: Engine, priority: int = 0) -> str:
             "simulator",
             now,
             engine.settings.retention_days,
-            engine.reference_prefix,
-            engine.teams,
+            engine.services.reference_prefix,
+            engine.services.teams,
         )
         reference = store.create("me", {**SAFE_ANSWERS, "asap": True}, priority)
         session.commit()
@@ -273,7 +273,7 @@ def test_the_app_factory_refuses_too(
 def test_an_urgent_practice_request_is_never_announced_to_staff(
     sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.dashboard.notices import notify_staff
+    from bot.notices import notify_staff
     from bot.storage.models import Outbox
 
     monkeypatch.setattr(sqlite_engine.settings, "telegram_staff_chat_id", "-1001234567890")

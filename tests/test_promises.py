@@ -25,9 +25,15 @@ from bot.engine import Engine
 from bot.storage.binding import conversation_slots
 from bot.storage.db import Database
 from bot.storage.models import CallbackRequest, Conversation, StaffUser
-from bot.storage.requests import RequestStore
 from tests.conftest import Chat, clean, make_settings
-from tests.dashboard_support import Clock, add_user, app_with_clock, make_request, signed_in
+from tests.dashboard_support import (
+    Clock,
+    add_user,
+    app_with_clock,
+    bot_store,
+    make_request,
+    signed_in,
+)
 from tests.sms_support import SmsChat, sms_engine
 from tests.test_journeys import give_number, open_callback
 
@@ -84,16 +90,7 @@ def dash_engine(db_url: str, tmp_path: Path, content: Content) -> Iterator[Engin
 def cancel_as_the_person(engine: Engine, person: str, now: Any) -> None:
     """The person's own "Don't call me", through the bot's storage path."""
     with engine.db.session() as session:
-        store = RequestStore(
-            session,
-            engine.vault,
-            engine.vault.person_key("sms", person),
-            "sms",
-            now,
-            engine.settings.retention_days,
-            engine.reference_prefix,
-            engine.teams,
-        )
+        store = bot_store(engine, session, engine.vault.person_key("sms", person), now)
         assert store.cancel()
         session.commit()
 

@@ -5,8 +5,9 @@ The journeys of tests/test_journeys.py and tests/test_global_words.py are
 imported and run here with `chat` driving POST /sms/inbound (tests/sms_support
 `SmsChat`), which checks on every turn that the TwiML carries exactly the SMS
 rendering of what the engine answered. Tests that build their own `Chat` are
-adapted below; Telegram's channel-recognised commands (/start...) have no SMS
-form, and their typed equivalents (MENU, LANG, EXIT) run in the imported tests.
+run once per channel from tests/test_channel_journeys.py; Telegram's
+channel-recognised commands (/start...) have no SMS form, and their typed
+equivalents (MENU, LANG, EXIT) run in the imported tests.
 """
 
 from __future__ import annotations
@@ -27,10 +28,6 @@ from tests.test_global_words import (  # noqa: F401 - collected and run through 
     test_menu_and_back_from_inside_a_request,
 )
 from tests.test_journeys import (  # noqa: F401 - collected and run through SMS
-    _path_to_flow,
-    details,
-    open_callback,
-    requests,
     test_16_or_17_gets_young_wording_and_no_pregnancy_question,
     test_a_topic_is_read_and_menu_and_back_work,
     test_a_typed_day_and_time_is_understood_at_the_first_timing_question,
@@ -75,68 +72,3 @@ from tests.test_safety_journeys import (  # noqa: F401 - collected and run throu
 @pytest.fixture
 def chat(engine: Engine) -> SmsChat:
     return SmsChat(sms_engine(engine))
-
-
-def test_each_audience_gets_its_own_menu(engine: Engine) -> None:
-    texting = sms_engine(engine)
-    for n, audience in enumerate(("me", "someone_else", "own_behaviour", "professional")):
-        chat = SmsChat(texting, address=f"+44770090010{n}")
-        chat.start(audience)
-        assert chat.key == f"menus.{audience}"
-        assert 1 <= len(chat.option_ids()) <= 5
-
-
-@pytest.mark.parametrize("sender", ["60123", "FrontDoor", "07700900123"])
-def test_a_sender_that_is_not_a_callable_number_is_asked_for_one(
-    engine: Engine, sender: str
-) -> None:
-    """Adapted from the Telegram-style journey: a short code, a name or a number
-    not in E.164 form cannot be called back, so the person is asked for one."""
-    chat = SmsChat(sms_engine(engine), address=sender)
-    chat.start("someone_else")
-    open_callback(chat)
-    assert chat.key == "callback.other_number"
-    chat.send("12345")
-    assert chat.last[0].key == "callback.number_invalid"
-    chat.send("07911 123 456")
-    assert chat.key == "callback.when"
-    chat.pick("asap")
-    chat.send("skip")  # one triage question
-    chat.pick("skip_all")  # and the rest
-    chat.pick("send")
-    chat.pick("looks_right")
-    [request] = requests(chat)
-    assert request.route == "someone_else" and request.asap is True
-    assert details(chat, request) == {"phone": "+447911123456"}
-    assert request.channel == "sms" and request.complete
-
-
-def test_a_number_outside_the_known_ranges_is_read_back_by_sms(engine: Engine) -> None:
-    chat = SmsChat(sms_engine(engine), address="FrontDoor")
-    chat.start("me")
-    open_callback(chat)
-    chat.send("07911 654321")
-    assert chat.key == "callback.number_confirm"
-    assert chat.messages[-1].body.startswith("Is 07911 654321 right?")
-    chat.send("yes")
-    assert chat.key == "callback.when"
-
-
-def test_a_queued_request_within_10_texts_of_hello(engine: Engine) -> None:
-    """Skipping every optional question, through the real SMS webhook."""
-    chat = SmsChat(sms_engine(engine))
-    texts = ["hello", "1", "me"]
-    for text in texts:
-        chat.send(text)
-    for option in _path_to_flow(chat, "flow:callback"):
-        texts.append(str(chat.option_ids().index(option) + 1))
-        chat.send(texts[-1])
-    for text in ("yes", "yes", "asap", "skip these", "send", "right"):
-        texts.append(text)
-        chat.send(text)
-        if text == "asap":  # saved and on the dashboard's queue from here
-            assert requests(chat)[0].complete is False
-    assert chat.key == "callback.confirmed" and len(texts) <= 10
-    [request] = requests(chat)
-    assert request.complete and request.status == "open"
-    assert request.reference in chat.messages[-1].body

@@ -35,7 +35,7 @@ from bot.storage.models import (
     TelegramMessage,
 )
 from bot.types import Option, Reply
-from tests.fake_bot_api import BOT_ID, TOKEN, FakeBotApi, FakeBotApiServer
+from tests.fake_bot_api import BOT_ID, TOKEN, FakeBotApi
 from tests.telegram_driver import (
     SECRET,
     TelegramChat,
@@ -51,12 +51,6 @@ from tests.telegram_driver import (
 )
 
 CHAT = 424242
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApiServer() as state:
-        yield state
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from bot.outbox import enqueue
 from bot.settings import PROJECT_ROOT
 from bot.storage import chats
 from bot.storage.binding import conversation_slots
-from bot.storage.models import CallbackRequest, ChatMessage, Conversation, Outbox
+from bot.storage.models import ChatMessage, Conversation, Outbox
 from tests.webchat_support import PageClient, app_client, new_id, webchat_engine
 
 ALLOWED = "https://www.council.example"
@@ -149,24 +149,6 @@ def test_a_chat_starts_and_a_retried_request_is_answered_once(
     assert keys(page.pick("me")) == ["menus.me"]
     row = conversation(chat_engine, page.session_id)
     assert row is not None and row.locale == "en"
-
-
-def test_a_callback_request_is_made_through_the_web_chat(
-    client: TestClient, chat_engine: Engine
-) -> None:
-    page = PageClient(client)
-    page.start()
-    for choice in ("yes", "me", "ask_call", "yes"):
-        page.pick(choice)
-    assert keys(page.say("07700 900123")) == ["callback.number_confirm"]
-    for choice in ("yes", "asap", "skip_all", "send"):
-        page.pick(choice)
-    done = page.pick("looks_right")
-    assert "callback.confirmed" in keys(done)
-    with chat_engine.db.session() as session:
-        request = session.execute(select(CallbackRequest)).scalar_one()
-        session.commit()
-    assert request.status == "open" and request.channel == "webchat"
 
 
 def test_a_token_not_issued_here_starts_a_new_chat(client: TestClient, chat_engine: Engine) -> None:

@@ -14,12 +14,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, Response, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -27,22 +25,15 @@ from bot.content.model import Content
 from bot.engine import Engine
 from bot.storage.migrate import upgrade
 from bot.storage.models import CallbackRequest, Conversation
+from tests.browser_support import browser, violations
 from tests.dashboard_support import served
 from tests.webchat_support import chat_app, webchat_engine
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-AXE = Axe()
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 NEUTRAL_TITLE = "Weather forecast"
+
+__all__ = ["browser"]  # the module-scoped chromium fixture (tests/browser_support.py)
 
 
 class _Site(BaseHTTPRequestHandler):
@@ -112,16 +103,6 @@ def sites(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Iterato
     engine.db.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: `make test` installs it (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture(params=["phone", "desktop"])
 def context(request: pytest.FixtureRequest, browser: Browser) -> Iterator[BrowserContext]:
     made = browser.new_context(**(PHONE if request.param == "phone" else DESKTOP))
@@ -180,11 +161,7 @@ def type_message(page: Page, text: str) -> None:
 
 def accessible(page: Page) -> None:
     """No axe-core violations at all on the page as it is now."""
-    results = AXE.run(page)
-    found = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in results.response["violations"]
-    ]
+    found = violations(page)
     assert found == [], found
 
 

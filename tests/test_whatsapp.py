@@ -3,28 +3,25 @@ TwiML out, delivery reports (POST /whatsapp/status), and the worker's sends
 through Twilio's own client to a fake Twilio API on loopback
 (tests/fake_twilio_api.py), on SQLite and PostgreSQL.
 
-`WhatsAppChat` is the conftest `Chat` driven through the real webhook: every
-turn checks that the TwiML carries exactly the WhatsApp rendering of what the
-engine stored for that MessageSid, each part with its delivery record.
+`WhatsAppChat` (tests/whatsapp_support.py) is the conftest `Chat` driven through
+the real webhook: every turn checks that the TwiML carries exactly the WhatsApp
+rendering of what the engine stored for that MessageSid, each part with its
+delivery record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.channels.registry import channels
-from bot.channels.sms import inbound as sms_inbound
-from bot.channels.whatsapp.render import whatsapp_text
 from bot.channels.whatsapp.send import WhatsAppSender
 from bot.channels.whatsapp.setup import startup_line
 from bot.engine import Engine
@@ -34,117 +31,32 @@ from bot.storage import binding
 from bot.storage.models import (
     CallbackRequest,
     Conversation,
-    HandledMessage,
-    OutboundMessage,
     Outbox,
     SmsOptOut,
 )
-from bot.types import Reply
 from bot.web.app import create_app
 from bot.worker import build_senders, purge
-from tests.conftest import Chat
 from tests.dashboard_support import TUESDAY_10, add_user, app_with_clock, csrf_of, sign_in
 from tests.fake_twilio_api import FakeTwilioState, Loopback, fake_twilio
-from tests.sms_support import BASE, SERVICE_NUMBER, inbound_params, new_sid, post_signed
-from tests.sms_support import sms_engine as twilio_engine
+from tests.sms_support import (
+    BASE,
+    deliveries,
+    handled_replies,
+    new_sid,
+    post_signed,
+    sms_engine,
+    twiml_messages,
+)
 from tests.test_journeys import give_number, open_callback, requests
-
-NUMBER = "+447700900123"
-WA_NUMBER = f"whatsapp:{NUMBER}"
-WA_SERVICE = f"whatsapp:{SERVICE_NUMBER}"
-TEMPLATE = "HX" + "a" * 32
-
-
-def whatsapp_engine(engine: Engine, **overrides: object) -> Engine:
-    """An engine on the same database with Twilio and a WhatsApp sender set."""
-    settings = {
-        "whatsapp_from": WA_SERVICE,
-        "whatsapp_text_before_call_content_sid": TEMPLATE,
-        **overrides,
-    }
-    return twilio_engine(engine, **settings)
-
-
-def whatsapp_params(text: str, sid: str | None = None, **extra: str) -> dict[str, str]:
-    """The form Twilio posts for a WhatsApp message."""
-    params = inbound_params(text, WA_NUMBER, sid or new_sid(), **extra)
-    params.update(To=WA_SERVICE, MessageType="text", ProfileName="Sam", WaId=NUMBER[1:])
-    params.pop("ToCountry")
-    return {**params, **extra}
-
-
-def messages(twiml: str) -> list[tuple[str, str | None]]:
-    root = ET.fromstring(twiml)
-    assert root.tag == "Response" and all(child.tag == "Message" for child in root)
-    return [(m.text or "", m.get("action")) for m in root.findall("Message")]
-
-
-def stored(engine: Engine, sid: str) -> list[Reply] | None:
-    with engine.db.session() as session:
-        sealed = session.execute(
-            select(HandledMessage.replies_enc)
-            .where(HandledMessage.channel == "whatsapp")
-            .where(HandledMessage.provider_id == sid)
-        ).scalar_one_or_none()
-        session.commit()
-    if sealed is None:
-        return None
-    opened = engine.vault.open(sealed, binding.handled_replies("whatsapp", sid))
-    return [Reply.from_json(r) for r in opened]
-
-
-def deliveries(engine: Engine, sid: str) -> list[OutboundMessage]:
-    with engine.db.session() as session:
-        rows = list(
-            session.execute(
-                select(OutboundMessage)
-                .where(OutboundMessage.in_reply_to.like(f"{sid}%"))
-                .order_by(OutboundMessage.id)
-            ).scalars()
-        )
-        session.commit()
-    return rows
-
-
-class WhatsAppChat(Chat):
-    """A person on WhatsApp, every message through POST /whatsapp/inbound."""
-
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine, channel="whatsapp", address=NUMBER, phone=True)
-        self.app = create_app(engine)
-        self.app.dependency_overrides[sms_inbound.received_at] = self.clock
-        self.client = TestClient(self.app)
-        self.twiml = ""
-
-    def clock(self) -> datetime:
-        return self.now or datetime.now(UTC)
-
-    def post(self, text: str, sid: str | None = None, **extra: str) -> httpx.Response:
-        return post_signed(self.client, "/whatsapp/inbound", whatsapp_params(text, sid, **extra))
-
-    def send(
-        self,
-        text: str = "",
-        choice: str | None = None,
-        message_id: str | None = None,
-        command: str | None = None,
-    ) -> list[Reply]:
-        assert choice is None and command is None, "options are numbered lines: type them"
-        sid = message_id or new_sid()
-        response = self.post(text, sid)
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/xml")
-        self.twiml = response.text
-        replies = stored(self.engine, sid)
-        assert replies is not None, "the engine handled this message"
-        shown = messages(response.text)
-        expected = "\n\n".join(whatsapp_text(self.engine, r) for r in replies)
-        assert [body for body, _ in shown] == [expected]  # one message, full spelling
-        [row] = deliveries(self.engine, sid)
-        assert shown[0][1] == f"{BASE}/whatsapp/status?reply={row.id}"
-        assert (row.channel, row.status) == ("whatsapp", "queued")
-        self.last = replies
-        return replies
+from tests.whatsapp_support import (
+    NUMBER,
+    TEMPLATE,
+    WA_NUMBER,
+    WA_SERVICE,
+    WhatsAppChat,
+    whatsapp_engine,
+    whatsapp_params,
+)
 
 
 @pytest.fixture
@@ -251,9 +163,9 @@ def test_a_replayed_message_sid_is_answered_once(wa: WhatsAppChat) -> None:
     before = conversation_state(wa.engine)
     wa.now = TUESDAY_10 + timedelta(days=3)
     purge(wa.engine.db, wa.engine.vault, wa.engine.settings, wa.now)
-    assert stored(wa.engine, sid) is None
+    assert handled_replies(wa.engine, "whatsapp", sid) is None
     late = wa.post("hi", sid)
-    assert late.status_code == 200 and messages(late.text) == []
+    assert late.status_code == 200 and twiml_messages(late.text) == []
     assert conversation_state(wa.engine) == before
 
 
@@ -288,30 +200,30 @@ def test_unsigned_or_wrongly_signed_or_not_whatsapp_is_refused(wa: WhatsAppChat)
     assert signed_for_sms.status_code == 400  # an SMS number is not a WhatsApp address
     name = post_signed(wa.client, "/whatsapp/inbound", {**params, "From": "whatsapp:someone"})
     assert name.status_code == 400
-    assert stored(wa.engine, params["MessageSid"]) is None
+    assert handled_replies(wa.engine, "whatsapp", params["MessageSid"]) is None
 
 
 def test_pictures_and_locations_get_only_text_and_are_never_opened(wa: WhatsAppChat) -> None:
     wa.send("hi")
     picture = wa.post("", NumMedia="1", MediaUrl0="https://api.twilio.com/media/1")
-    assert "I can only read text" in messages(picture.text)[0][0]
+    assert "I can only read text" in twiml_messages(picture.text)[0].body
     place = wa.post("", MessageType="location", Latitude="51.5", Longitude="0.7")
-    assert "I can only read text" in messages(place.text)[0][0]
+    assert "I can only read text" in twiml_messages(place.text)[0].body
     assert wa.key == "first_contact.safe_to_text"  # the conversation did not move
 
 
 def test_stop_is_confirmed_by_us_then_silence_until_start(wa: WhatsAppChat) -> None:
     request = make_request(wa)
     stop = wa.post("STOP")
-    assert "You won't get any more texts" in messages(stop.text)[0][0]
-    assert messages(wa.post("hello").text) == []
+    assert "You won't get any more texts" in twiml_messages(stop.text)[0].body
+    assert twiml_messages(wa.post("hello").text) == []
     assert queue_before_call(wa.engine, request, TUESDAY_10) == "opted_out"
     # The same number by SMS is another person, with its own choice.
     with wa.engine.db.session() as session:
         assert session.get(SmsOptOut, wa.engine.vault.person_key("sms", NUMBER)) is None
         session.commit()
     start = wa.post("START")
-    assert "You can text us again" in messages(start.text)[0][0]
+    assert "You can text us again" in twiml_messages(start.text)[0].body
     assert queue_before_call(wa.engine, request, TUESDAY_10) == "queued"
 
 
@@ -464,7 +376,7 @@ def test_the_dashboard_tells_the_handler_why_no_whatsapp_message_went(
 
 
 def test_whatsapp_is_off_until_its_sender_is_set(engine: Engine) -> None:
-    sms_only = twilio_engine(engine)
+    sms_only = sms_engine(engine)
     assert "whatsapp" not in [p.name for p in channels() if p.sender(sms_only.settings)]
     assert "whatsapp" not in build_senders(sms_only.settings)
     assert startup_line(sms_only.settings).startswith("WhatsApp channel off")

@@ -27,7 +27,7 @@ from tests.test_safety_journeys import (  # noqa: F401 - collected and run throu
     test_safety_a_danger_message_in_polish_mid_journey_in_english,
     test_safety_first_message_from_a_child_gets_childline,
 )
-from tests.test_whatsapp import WhatsAppChat, whatsapp_engine
+from tests.whatsapp_support import WhatsAppChat, whatsapp_engine
 
 
 @pytest.fixture

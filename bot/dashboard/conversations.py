@@ -13,38 +13,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from bot.content.model import Content
-from bot.dashboard import audit, present
+from bot.dashboard import audit, pages, present
 from bot.dashboard import chat_actions as act
 from bot.dashboard import windows as win
 from bot.dashboard.access import Staff
-from bot.dashboard.attempts import OUTCOMES
-from bot.dashboard.deps import Db, Handler, HandlerPolling, Now, Supervisor, Svc
+from bot.dashboard.deps import (
+    Db,
+    FoundChat,
+    FoundChatPolling,
+    FoundChatSupervisor,
+    Handler,
+    HandlerPolling,
+    Now,
+    Supervisor,
+    Svc,
+)
 from bot.services import Services
 from bot.storage import chats
 from bot.storage.db import id_of, utc
 from bot.storage.models import CallbackRequest, LiveChat, StaffUser
 from bot.storage.requests import OPEN_STATUSES
 from bot.text import to_gsm_plain
-
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
-TEMPLATES.env.filters.update(
-    clock=present.clock,
-    day_clock=present.day_clock,
-    full=present.full,
-    waited=present.waited,
-    language_name=present.language_name,
-)
-TEMPLATES.env.globals.update(OUTCOMES=OUTCOMES)
 
 PRACTICE_CHANNEL = "simulator"  # practice chats, kept out of the real list as requests are
 SAVED_PREFIX = "saved_replies."  # content/chat/saved_replies.yaml
@@ -58,7 +55,7 @@ Shown = Annotated[str, Query(max_length=16)]
 def _render(
     request: Request, name: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
+    return pages.render(request, name, context, status)
 
 
 def _minutes(since: datetime, now: datetime) -> int:
@@ -165,18 +162,6 @@ def conversations_rows(
 # ----- one chat ------------------------------------------------------------------------
 
 
-def _find(db: Session, chat_id: int) -> LiveChat | None:
-    return db.execute(
-        select(LiveChat)
-        .where(col(LiveChat.id) == chat_id)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
-
-
-def _missing(request: Request, staff: Staff) -> HTMLResponse:
-    return _render(request, "chat_missing.html", {"staff": staff}, 404)
-
-
 def _forbidden(request: Request, staff: Staff, why: str) -> HTMLResponse:
     return _render(request, "chat_forbidden.html", {"staff": staff, "why": why}, 403)
 
@@ -280,7 +265,7 @@ def _page_context(
 @router.get("/{chat_id}", response_class=HTMLResponse)
 def chat_page(
     request: Request,
-    chat_id: int,
+    chat: FoundChat,
     staff: Handler,
     svc: Svc,
     db: Db,
@@ -290,10 +275,6 @@ def chat_page(
 ) -> HTMLResponse:
     """The chat: the transcript for its holder and supervisors (every view audited);
     for anyone else a waiting chat's summary and a claim button, nothing more."""
-    chat = _find(db, chat_id)
-    if chat is None:
-        db.commit()
-        return _missing(request, staff)
     if not act.may_read(chat, staff.user) and chat.status != chats.WAITING:
         act.refuse(db, chat, staff.user, "not_holder", now)
         db.commit()
@@ -309,7 +290,7 @@ def chat_page(
 @router.get("/{chat_id}/live", response_class=HTMLResponse)
 def chat_live(
     request: Request,
-    chat_id: int,
+    chat: FoundChatPolling,
     staff: HandlerPolling,
     svc: Svc,
     db: Db,
@@ -318,10 +299,6 @@ def chat_live(
 ) -> Response:
     """The transcript and the chat's state, polled each second: a danger message,
     a MENU or an EXIT shows at once. Only for whoever may read the chat."""
-    chat = _find(db, chat_id)
-    if chat is None:
-        db.commit()
-        return _missing(request, staff)
     context = _live_context(svc, db, now, staff, chat)
     db.commit()
     if shown and context["shown"] == shown:
@@ -344,33 +321,30 @@ def _refused(
     """The chat page again, with a calm sentence saying why (and what was typed kept)."""
     db.refresh(chat)
     context = _page_context(svc, db, now, staff, chat)
-    context.update(problem=problem, count=count)
-    context["form"].update(form)
-    db.commit()
-    return _render(request, "chat.html", context, status)
+    return pages.refused(
+        request, db, "chat.html", context, status, form, problem=problem, count=count
+    )
 
 
-def _back(chat_id: int, query: str = "") -> RedirectResponse:
-    return RedirectResponse(f"/dashboard/conversations/{chat_id}{query}", status_code=303)
+def _back(chat: LiveChat, query: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/dashboard/conversations/{chat.id}{query}", status_code=303)
 
 
 @router.post("/{chat_id}/claim", response_class=HTMLResponse)
-def claim(request: Request, chat_id: int, staff: Handler, svc: Svc, db: Db, now: Now) -> Response:
-    chat = _find(db, chat_id)
-    if chat is None:
-        db.commit()
-        return _missing(request, staff)
+def claim(
+    request: Request, chat: FoundChat, staff: Handler, svc: Svc, db: Db, now: Now
+) -> Response:
     why = act.claim(db, chat, staff.user, now, svc.settings.chat_max_open_per_worker)
     db.commit()
     if why is None:
-        return _back(chat_id)
+        return _back(chat)
     return RedirectResponse(f"/dashboard/conversations?problem={why}", status_code=303)
 
 
 @router.post("/{chat_id}/reply", response_class=HTMLResponse)
 def reply(
     request: Request,
-    chat_id: int,
+    chat: FoundChat,
     staff: Handler,
     svc: Svc,
     db: Db,
@@ -379,10 +353,6 @@ def reply(
     saved: Annotated[str, Form(max_length=60)] = "",
     confirm_long: Annotated[bool, Form()] = False,
 ) -> Response:
-    chat = _find(db, chat_id)
-    if chat is None:
-        db.commit()
-        return _missing(request, staff)
     if not text.strip() and saved:
         text = _saved_text(svc.content, chat, saved)
     sent = act.reply(db, svc.vault, svc.settings, chat, staff.user, text, confirm_long, now)
@@ -404,35 +374,31 @@ def reply(
     delivery = getattr(request.app.state, "chat_delivery", None)
     if delivery is not None:
         delivery.wake()  # the line leaves now, not at the next poll
-    return _back(chat_id, f"?sent={sent.count.segments}-{sent.count.encoding}")
+    return _back(chat, f"?sent={sent.count.segments}-{sent.count.encoding}")
 
 
 @router.post("/{chat_id}/end", response_class=HTMLResponse)
 def end(
     request: Request,
-    chat_id: int,
+    chat: FoundChat,
     staff: Handler,
     svc: Svc,
     db: Db,
     now: Now,
     outcome: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    chat = _find(db, chat_id)
-    if chat is None:
-        db.commit()
-        return _missing(request, staff)
     why = act.end(db, chat, staff.user, outcome, now)
     if why is not None:
         status = 422 if why == "no_outcome" else 409
         return _refused(request, svc, db, now, staff, chat, why, status)
     db.commit()
-    return RedirectResponse(f"/dashboard/conversations?done=ended-{chat_id}", status_code=303)
+    return RedirectResponse(f"/dashboard/conversations?done=ended-{chat.id}", status_code=303)
 
 
 @router.post("/{chat_id}/callback", response_class=HTMLResponse)
 def to_callback(
     request: Request,
-    chat_id: int,
+    chat: FoundChat,
     staff: Handler,
     svc: Svc,
     db: Db,
@@ -440,10 +406,6 @@ def to_callback(
     number: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Turn the chat into a callback request from what it already knows."""
-    chat = _find(db, chat_id)
-    if chat is None:
-        db.commit()
-        return _missing(request, staff)
     why, reference = act.to_callback(
         db,
         svc.vault,
@@ -459,40 +421,32 @@ def to_callback(
         status = 422 if "number" in why else 409
         return _refused(request, svc, db, now, staff, chat, why, status)
     db.commit()
-    return _back(chat_id, f"?done=callback-{reference}")
+    return _back(chat, f"?done=callback-{reference}")
 
 
 @router.post("/{chat_id}/transfer", response_class=HTMLResponse)
 def transfer(
     request: Request,
-    chat_id: int,
+    chat: FoundChat,
     staff: Handler,
     svc: Svc,
     db: Db,
     now: Now,
     to: Annotated[str, Form(max_length=60)] = "",
 ) -> Response:
-    chat = _find(db, chat_id)
-    if chat is None:
-        db.commit()
-        return _missing(request, staff)
     why = act.transfer(db, chat, staff.user, to, now, svc.settings.chat_max_open_per_worker)
     if why is not None:
         return _refused(request, svc, db, now, staff, chat, why)
     db.commit()
-    return RedirectResponse(f"/dashboard/conversations?done=transferred-{chat_id}", status_code=303)
+    return RedirectResponse(f"/dashboard/conversations?done=transferred-{chat.id}", status_code=303)
 
 
 @router.post("/{chat_id}/take-over", response_class=HTMLResponse)
 def take_over(
-    request: Request, chat_id: int, staff: Supervisor, svc: Svc, db: Db, now: Now
+    request: Request, chat: FoundChatSupervisor, staff: Supervisor, svc: Svc, db: Db, now: Now
 ) -> Response:
-    chat = _find(db, chat_id)
-    if chat is None:
-        db.commit()
-        return _missing(request, staff)
     why = act.take_over(db, chat, staff.user, now)
     if why is not None:
         return _refused(request, svc, db, now, staff, chat, why)
     db.commit()
-    return _back(chat_id)
+    return _back(chat)

@@ -1,5 +1,6 @@
 """What a dashboard route takes as arguments: the services, a database session, the
-clock, the signed-in staff member and a request found by its reference.
+clock, the signed-in staff member, and a request found by its reference or a
+live chat by its id.
 
 Each is a small FastAPI dependency, so a route says in its signature what it
 uses and never reaches through the engine (which the dashboard must not
@@ -21,7 +22,7 @@ from bot.dashboard import access
 from bot.dashboard import windows as win
 from bot.dashboard.access import Staff
 from bot.services import Services, services_of
-from bot.storage.models import CallbackRequest
+from bot.storage.models import CallbackRequest, LiveChat
 
 
 def services(request: Request) -> Services:
@@ -96,3 +97,47 @@ def found_request_polling(reference: str, db: Db, staff: HandlerPolling) -> Call
 
 Found = Annotated[CallbackRequest, Depends(found_request, scope="function")]
 FoundPolling = Annotated[CallbackRequest, Depends(found_request_polling, scope="function")]
+
+
+class ChatMissing(Exception):
+    """No live chat has that id (never made, or purged): the calm "not found" page."""
+
+    def __init__(self, staff: Staff) -> None:
+        super().__init__("no such chat")
+        self.staff = staff
+
+
+def find_chat(db: Session, chat_id: int) -> LiveChat | None:
+    """The chat, read afresh (a claim, a transfer or an EXIT a moment ago shows)."""
+    return db.execute(
+        select(LiveChat)
+        .where(col(LiveChat.id) == chat_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _found_chat(db: Session, chat_id: int, staff: Staff) -> LiveChat:
+    found = find_chat(db, chat_id)
+    if found is None:
+        raise ChatMissing(staff)
+    return found
+
+
+def found_chat(chat_id: int, db: Db, staff: Handler) -> LiveChat:
+    """The chat named in the path, for a signed-in handler (checked first)."""
+    return _found_chat(db, chat_id, staff)
+
+
+def found_chat_polling(chat_id: int, db: Db, staff: HandlerPolling) -> LiveChat:
+    """The same for automatic polling, which does not keep the session alive."""
+    return _found_chat(db, chat_id, staff)
+
+
+def found_chat_supervisor(chat_id: int, db: Db, staff: Supervisor) -> LiveChat:
+    """The same for a supervisor's action (the role is checked first)."""
+    return _found_chat(db, chat_id, staff)
+
+
+FoundChat = Annotated[LiveChat, Depends(found_chat, scope="function")]
+FoundChatPolling = Annotated[LiveChat, Depends(found_chat_polling, scope="function")]
+FoundChatSupervisor = Annotated[LiveChat, Depends(found_chat_supervisor, scope="function")]

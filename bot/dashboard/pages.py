@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
 
 from bot.dashboard import attempts, present
 from bot.dashboard import queue as q
@@ -33,6 +34,26 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     services = services_of(request.app.state)
     base = {"areas": present.area_names(services.content.data)}
     return TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+def refused(
+    request: Request,
+    db: Session,
+    name: str,
+    context: dict[str, Any],
+    status: int = 409,
+    form: dict[str, Any] | None = None,
+    **said: Any,
+) -> HTMLResponse:
+    """A refused action's answer: the page again, built from what the caller
+    read afresh (someone may have changed it meanwhile), with the server's
+    reasons (`said`) and what was typed (`form`) kept. The refusal's audit
+    record, written in the route's transaction, is committed first."""
+    db.commit()
+    context.update(said)
+    if form:
+        context["form"] = {**context.get("form", {}), **form}
+    return render(request, name, context, status)
 
 
 def _secure(request: Request) -> bool:

@@ -15,12 +15,9 @@ from sqlmodel import Session, col
 from bot.dashboard import windows as win
 from bot.storage.db import utc
 from bot.storage.models import CallbackRequest
+from bot.storage.requests import PRACTICE_CHANNEL as PRACTICE_CHANNEL  # shown only in practice
 
 ROUTES = ("me", "someone_else", "own_behaviour", "professional")
-# Requests made in the simulator are practice: kept out of the real queue (and
-# "Take next"), shown only in the practice view, so a public development
-# instance cannot fill the staff queue with urgent requests.
-PRACTICE_CHANNEL = "simulator"
 
 
 @dataclass

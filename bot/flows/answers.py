@@ -37,7 +37,7 @@ def phone_number(dialogue: Dialogue, text: str) -> Parsed:
     # IS_POSSIBLE only: a number diallable from anywhere, not a local fragment.
     if phonenumbers.is_possible_number_with_reason(number) != POSSIBLE:
         return Parsed(error="callback.number_invalid")
-    dialogue.answers["_phone_unsure"] = not phonenumbers.is_valid_number(number)
+    dialogue.notes.phone_unsure = not phonenumbers.is_valid_number(number)
     return Parsed(value=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 

@@ -65,9 +65,23 @@ class Step:
     # Free text that may carry a disclosure (the note): a message the safety
     # screen flags is still kept as the answer here, never swallowed.
     keeps_disclosure: bool = False
+    # Where an answer goes when it is the flow's own note rather than an answer
+    # to keep (the days before the time of day); given None on SKIP.
+    keep: Callable[[Dialogue, Any], None] | None = None
 
-    def is_choice(self) -> bool:
-        return False
+    def offer(self, dialogue: Dialogue) -> dict[str, str]:
+        """The options this step offers now, in order, with their labels."""
+        return {}
+
+    def prompt(self, dialogue: Dialogue) -> None:
+        """Say this step's question, with its options, in the person's language."""
+        params = self.params(dialogue) if self.params else None
+        labels = self.offer(dialogue)
+        dialogue.replies.append(
+            dialogue.content.reply(
+                self.key, dialogue.locale, params, options=list(labels), option_labels=labels
+            )
+        )
 
 
 @dataclass
@@ -79,11 +93,16 @@ class Choice(Step):
     on_pick: Callable[[Dialogue, str], None] | None = None  # side effect of a pick
     values: dict[str, Any] | None = None  # what to keep in `slot` per option (else its id)
 
-    def is_choice(self) -> bool:
-        return True
-
     def options_for(self, dialogue: Dialogue) -> list[str]:
         return self.shown(dialogue) if self.shown else list(self.routes)
+
+    def offer(self, dialogue: Dialogue) -> dict[str, str]:
+        made = self.labels(dialogue) if self.labels else {}
+        content, locale = dialogue.content, dialogue.locale
+        return {
+            oid: made[oid] if oid in made else content.label(self.key, oid, locale)
+            for oid in self.options_for(dialogue)
+        }
 
 
 @dataclass
@@ -249,7 +268,7 @@ class Flow:
             return
         if step.before:
             dialogue.say(step.before)
-        dialogue.prompt(step)
+        step.prompt(dialogue)
         if step.after_prompt:
             step.after_prompt(dialogue)
 

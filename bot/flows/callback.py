@@ -68,7 +68,7 @@ def _sender_is_phone(d: Dialogue) -> bool:
 
 
 def _use_sender(d: Dialogue, option: str) -> None:
-    d.answers.pop("_phone_unsure", None)
+    d.notes.phone_unsure = False
     if option == "yes":
         d.answers["phone"] = d.facts.sender_address
     else:
@@ -76,11 +76,11 @@ def _use_sender(d: Dialogue, option: str) -> None:
 
 
 def _phone_unsure(d: Dialogue) -> bool:
-    return bool(d.answers.get("_phone_unsure"))
+    return d.notes.phone_unsure
 
 
 def _number_checked(d: Dialogue, option: str) -> None:
-    d.answers.pop("_phone_unsure", None)
+    d.notes.phone_unsure = False
     if option == "no":
         d.answers.pop("phone", None)
 
@@ -102,10 +102,8 @@ def _start(d: Dialogue) -> None:
     request saved earlier in this conversation and not confirmed is the one
     the new answers update (so going to the menu and back makes no twin)."""
     if not d.editing:
-        draft = None if d.answers.get("_confirmed") else d.answers.get("_reference")
-        d.answers.clear()
-        if draft:
-            d.answers["_reference"] = draft
+        draft = None if d.notes.confirmed else d.notes.reference
+        d.clear_answers().reference = draft
 
 
 def _count(content: Content, steps: dict[str, Step]):  # noqa: ANN202
@@ -121,6 +119,7 @@ def _count(content: Content, steps: dict[str, Step]):  # noqa: ANN202
 
 
 def _public(d: Dialogue) -> dict[str, Any]:
+    """The answers a request keeps (a stray private key from an old draft never goes)."""
     return {k: v for k, v in d.answers.items() if not k.startswith("_")}
 
 
@@ -129,21 +128,21 @@ def _save(content: Content):  # noqa: ANN202
     up to date with every answer ("details still coming" until confirmed)."""
 
     def save(d: Dialogue, complete: bool = False) -> None:
-        a = d.answers
-        if not a.get("phone") or "asap" not in a or a.get("_confirmed"):
+        a, notes = d.answers, d.notes
+        if not a.get("phone") or "asap" not in a or notes.confirmed:
             return
         public = _public(d)
         priority = triage.priority(content, d)
         said = triage.yes_codes(d)
         flags = d.safety_codes
         seen = repr((sorted(public.items(), key=str), priority, said, flags, complete))
-        if a.get("_saved") == seen:
+        if notes.saved == seen:
             return
-        ref = a.get("_reference")
+        ref = notes.reference
         if not ref or not d.requests.update(ref, public, priority, flags, said, complete):
             # New, or the saved one was closed or cancelled meanwhile: a new request.
-            a["_reference"] = d.requests.create(route(d), public, priority, flags, said, complete)
-        a["_saved"] = seen
+            notes.reference = d.requests.create(route(d), public, priority, flags, said, complete)
+        notes.saved = seen
 
     return save
 
@@ -170,11 +169,16 @@ def _summary_params(content: Content, areas: dict[str, Any]):  # noqa: ANN202
 
 def _done_editing(d: Dialogue) -> None:
     """Back at the summary, a change of one section is finished."""
-    d.answers["_editing"] = False
+    d.notes.editing = False
+
+
+def _start_editing(d: Dialogue, _option: str) -> None:
+    """One section is changed from the summary: its last step returns there."""
+    d.notes.editing = True
 
 
 def _has_reference(d: Dialogue) -> bool:
-    return bool(d.answers.get("_reference"))
+    return bool(d.notes.reference)
 
 
 def _complete(content: Content):  # noqa: ANN202
@@ -189,8 +193,8 @@ def _complete(content: Content):  # noqa: ANN202
         pin = d.access.issue_pin() if d.access is not None and not a.get("code_word") else None
         if pin:
             d.say("my_request.pin", {"pin": pin})
-        a["_confirmed"] = {
-            "reference": a["_reference"],
+        d.notes.confirmed = {
+            "reference": d.notes.reference or "",
             "when": describe(content, a.get("windows", []), a.get("asap", True), d.locale),
         }
 
@@ -200,12 +204,12 @@ def _complete(content: Content):  # noqa: ANN202
 def _confirmed_params(d: Dialogue) -> dict[str, Any]:
     """From what was kept at confirmation, so an old button can never show an
     empty reference (see _forget)."""
-    return dict(d.answers.get("_confirmed") or {"reference": "", "when": ""})
+    return dict(d.notes.confirmed or {"reference": "", "when": ""})
 
 
 def _closed_now(hours: Hours):  # noqa: ANN202
     def arrive(d: Dialogue) -> None:
-        if d.answers.get("_confirmed") and not hours.is_open(d.facts.now):
+        if d.notes.confirmed and not hours.is_open(d.facts.now):
             d.say("callback.closed_now")
 
     return arrive
@@ -213,18 +217,17 @@ def _closed_now(hours: Hours):  # noqa: ANN202
 
 def _forget(d: Dialogue) -> None:
     """After the confirmation only its reference and time stay, for a repeat."""
-    kept = d.answers.get("_confirmed")
-    d.answers.clear()
-    if kept:
-        d.answers["_confirmed"] = kept
+    kept = d.notes.confirmed
+    d.clear_answers().confirmed = kept
 
 
 def _drop_draft(d: Dialogue) -> None:
     """No safe number, or no consent, after all: a saved draft is withdrawn
     and nothing is kept."""
-    if d.answers.get("_reference") and not d.answers.get("_confirmed"):
-        d.requests.withdraw(d.answers["_reference"])
-    d.answers.clear()
+    notes = d.notes
+    if notes.reference and not notes.confirmed:
+        d.requests.withdraw(notes.reference)
+    d.clear_answers()
 
 
 def build(content: Content) -> Flow:
@@ -502,7 +505,7 @@ def build(content: Content) -> Flow:
                 "about": "code_word",
                 "note": "note",
             },
-            on_pick=lambda d, _option: d.answers.__setitem__("_editing", True),
+            on_pick=_start_editing,
         ),
         Choice(
             "confirmed",

@@ -13,6 +13,12 @@ National Domestic Abuse Helpline and 999, and only if they say texting
 later is safe may they leave a message for a worker to answer within the
 safe time they give (the callback flow's safe-time questions).
 
+A message left is a conversation too (`LEFT`, `_left_turn`): until a worker
+answers, what the person writes from there joins it and they are told so;
+MENU hands them back to the bot with the message still waiting; EXIT ends it.
+Once a worker has answered, the person's reply reaches that worker from
+wherever the bot was (as in an open chat): the engine steps back for it.
+
 Chats are reached through `dialogue.chats` (storage wires it), never storage.
 """
 
@@ -26,10 +32,19 @@ from bot.content.model import Content
 from bot.dialogue import Dialogue
 from bot.flows import answers
 from bot.flows.base import Ask, Choice, Flow, Step
-from bot.flows.safe_times import Hours, _clock, _day_names, describe, opening_hours, time_steps
+from bot.flows.safe_times import (
+    Hours,
+    day_names,
+    describe,
+    opening_hours,
+    time_steps,
+    time_text,
+)
+from bot.matching import option_number
 
 NAME = "live_chat"
 CHATTING = "waiting"  # the state a person is in while their chat waits or is open
+LEFT = "left"  # the state after leaving a message out of hours
 LONDON = ZoneInfo("Europe/London")
 MESSAGE_LIMIT = 1000
 
@@ -54,9 +69,18 @@ def next_opening(hours: Hours, now: datetime) -> tuple[int, str] | None:
     return None
 
 
-def stepping_back(d: Dialogue) -> bool:
-    """True while the person is in a chat: the engine hands the message to `turn`."""
-    return d.flow == NAME and d.state == CHATTING and d.chats is not None
+def stepping_back(d: Dialogue, timed_out: bool = False) -> bool:
+    """True while the person is in a chat, or has just left a message that still
+    waits, or a worker has answered their message: the engine hands the message
+    to `turn`. After the inactivity timeout only if the chat or message is live."""
+    chats = d.chats
+    if chats is None:
+        return False
+    if d.flow == NAME and d.state == CHATTING:
+        return not timed_out or chats.live() is not None
+    if d.flow == NAME and d.state == LEFT:
+        return not timed_out or chats.left() is not None
+    return chats.left() == "open"
 
 
 def turn(
@@ -75,6 +99,9 @@ def turn(
     the chat, else None. Any other word (HELP, LANGUAGE...) is for the worker."""
     chats = d.chats
     assert chats is not None
+    if not (d.flow == NAME and d.state == CHATTING):
+        d.flow, d.state = NAME, LEFT  # a worker answered the message: from here it is a chat
+        return _left_turn(d, text, command, choice, typed, codes, replies)
     if command == "exit":
         chats.end("exit", drop_unsent=True)
         return "exit"
@@ -95,10 +122,52 @@ def turn(
     if not typed:
         d.say("live_chat.in_chat")
         return None
-    told = d.slots.setdefault(NAME, {})
-    if live == "waiting" and not told.get("_told"):
-        told["_told"] = True
+    notes = d.notes
+    if live == "waiting" and not notes.told:
+        notes.told = True
         d.say("live_chat.received")
+    return None
+
+
+def _left_turn(
+    d: Dialogue,
+    text: str,
+    command: str | None,
+    choice: str | None,
+    typed: bool,
+    codes: list[str],
+    replies: list[str],
+) -> str | None:
+    """One message after leaving a message for a worker. Until a worker answers,
+    a text joins the message and the person hears it will be answered in their
+    safe time; MENU leaves the message waiting. Once a worker has answered, it
+    is an open chat: the text goes to them, MENU ends it, nothing is said back
+    while workers are online. EXIT ends it either way, dropping unsent lines."""
+    chats = d.chats
+    assert chats is not None
+    if command == "exit":
+        chats.end_left("exit", drop_unsent=True)
+        return "exit"
+    left = chats.left()
+    if left is None:
+        d.say("live_chat.ended")
+        return "menu"
+    # "1" answers the "message left" prompt's one option (Main menu), as on SMS.
+    picked = left == "waiting" and typed and option_number(text) == 1
+    if command in ("menu", "back") or choice in ("leave", "main_menu") or picked:
+        if left == "open":
+            chats.end_left("menu")
+            d.say("live_chat.back_to_bot")
+        return "menu"
+    typed = typed and bool(text.strip())
+    if not typed:
+        d.say("live_chat.in_chat" if left == "open" else "live_chat.message_waiting")
+        return None
+    chats.add_to_left(text, codes)
+    if left == "waiting" or not chat_hours(d.content).is_open(d.facts.now):
+        d.say("live_chat.added")
+    elif replies:
+        d.say("live_chat.signal_seen")
     return None
 
 
@@ -126,7 +195,7 @@ def _closed(content: Content, hours: Hours):  # noqa: ANN202
             following = content.text(
                 "live_chat.next_time",
                 d.locale,
-                {"day": _day_names(d.locale)[day], "time": _clock(at, d.locale)},
+                {"day": day_names(d.locale)[day], "time": time_text(at, d.locale)},
             )
         return {"hours": opening_hours(content, hours, d.locale), "next": following}
 
@@ -135,7 +204,7 @@ def _closed(content: Content, hours: Hours):  # noqa: ANN202
 
 def _start(d: Dialogue) -> None:
     assert d.chats is not None
-    d.answers.clear()
+    d.clear_answers()
     d.chats.start(d.locale, d.safety_codes)
 
 
@@ -148,14 +217,14 @@ def _leave(content: Content, hours: Hours):  # noqa: ANN202
         asap = a.get("asap", True) or not a.get("windows")
         windows = hours.windows_for(every_day, "any") if asap else a["windows"]
         d.chats.leave_message(a.get("message") or "", windows, d.locale, d.safety_codes)
-        a["_when"] = describe(content, a.get("windows", []), asap, d.locale)
+        d.notes.when = describe(content, a.get("windows", []), asap, d.locale)
 
     return leave
 
 
 def _forget(d: Dialogue) -> None:
     """A message left is kept sealed for the worker; the conversation keeps nothing."""
-    d.answers.clear()
+    d.clear_answers()
 
 
 def _available(d: Dialogue) -> bool:
@@ -197,11 +266,11 @@ def build(content: Content) -> Flow:
             skip_to="@menu",
         ),
         Choice(
-            "left",
+            LEFT,
             "live_chat.left",
             on_arrive=_leave(content, hours),
             routes={"main_menu": "@menu"},
-            params=lambda d: {"when": d.answers.get("_when", "")},
+            params=lambda d: {"when": d.notes.when or ""},
             after_prompt=_forget,
         ),
         Choice("not_safe", "live_chat.not_safe", routes={"main_menu": "@menu"}),

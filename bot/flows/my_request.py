@@ -26,6 +26,7 @@ OPEN_FOR = timedelta(minutes=10)  # an opened request closes again after this
 
 def begin(d: Dialogue, reference: str | None) -> None:
     """Start afresh at the gate, remembering a reference the person typed."""
+    d.forget_flow(NAME)
     d.slots[NAME] = {"reference": reference} if reference else {}
 
 

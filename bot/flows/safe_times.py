@@ -69,12 +69,14 @@ class Hours:
 
 
 @lru_cache(maxsize=512)
-def _day_names(locale: str) -> dict[int, str]:
+def day_names(locale: str) -> dict[int, str]:
+    """Short weekday names in the person's language (0 is Monday)."""
     return dict(get_day_names("abbreviated", locale=babel_locale(locale)))
 
 
 @lru_cache(maxsize=512)
-def _clock(value: str, locale: str) -> str:
+def time_text(value: str, locale: str) -> str:
+    """A time of day ("14:00") as the person's language writes it."""
     return format_time(clock(value), format="short", locale=babel_locale(locale))
 
 
@@ -82,7 +84,7 @@ def describe(content: Content, windows: list[dict[str, str]], asap: bool, locale
     """Safe times in the person's language, e.g. "Mon, Wed: 09:00 to 12:00"."""
     if asap or not windows:
         return content.text("callback.times_asap", locale)
-    names = _day_names(locale)
+    names = day_names(locale)
     groups: dict[tuple[str, str], list[str]] = {}
     for w in windows:
         groups.setdefault((w["start"], w["end"]), []).append(names[DAY_CODES.index(w["day"])])
@@ -92,8 +94,8 @@ def describe(content: Content, windows: list[dict[str, str]], asap: bool, locale
             locale,
             {
                 "days": ", ".join(day_names),
-                "start": _clock(start, locale),
-                "end": _clock(end, locale),
+                "start": time_text(start, locale),
+                "end": time_text(end, locale),
             },
         )
         for (start, end), day_names in groups.items()
@@ -123,7 +125,8 @@ def time_steps(
         return content.words("callback.days", "any", d.locale)
 
     def keep_days(d: Dialogue, option: str) -> None:
-        chosen = d.answers.pop("_days", hours.open_days)
+        chosen = d.notes.days if d.notes.days is not None else hours.open_days
+        d.notes.days = None
         d.answers["windows"] = hours.windows_for(chosen, option)
 
     read = days_and_time(hours.open_days, hours.windows)
@@ -143,13 +146,19 @@ def time_steps(
                 if start < end:
                     windows.append({"day": DAY_CODES[day], "start": start, "end": end})
         if not windows:
-            d.answers["_days"], d.answers["_typed"] = chosen, "days"
+            d.notes.days, d.notes.typed = chosen, "days"
             return "choose"
-        d.answers["windows"], d.answers["_typed"] = windows, "time"
+        d.answers["windows"], d.notes.typed = windows, "time"
         return "choose"
 
     def typed_as(kind: str):  # noqa: ANN202
-        return lambda d: d.answers.get("_typed") == kind
+        return lambda d: d.notes.typed == kind
+
+    def forget_typed(d: Dialogue) -> None:
+        d.notes.typed = None
+
+    def keep_days_given(d: Dialogue, chosen: list[int] | None) -> None:
+        d.notes.days = chosen
 
     window_ids = [*hours.windows, "any"]
     return [
@@ -162,14 +171,14 @@ def time_steps(
                 "choose": [(typed_as("time"), then), (typed_as("days"), "window"), (None, "days")],
             },
             typed=typed_when,
-            on_arrive=lambda d: d.answers.pop("_typed", None),
+            on_arrive=forget_typed,
             on_pick=choose_asap,
             params=lambda d: {"hours": opening_hours(content, hours, d.locale)},
         ),
         Ask(
             "days",
             "callback.days",
-            slot="_days",
+            keep=keep_days_given,
             section=section,
             parse=days(hours.open_days, any_day_words),
             then="window",
@@ -187,8 +196,8 @@ def time_steps(
                     d.locale,
                     {
                         "name": content.label("callback.window", w, d.locale),
-                        "start": _clock(span[0], d.locale),
-                        "end": _clock(span[1], d.locale),
+                        "start": time_text(span[0], d.locale),
+                        "end": time_text(span[1], d.locale),
                     },
                 )
                 for w, span in hours.windows.items()

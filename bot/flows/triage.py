@@ -96,8 +96,8 @@ def steps(
             d.answers.setdefault(SLOT, {})[code] = option == "yes"
             weight = content.entry(f"triage.{r}_{code}").weight
             serious = code in URGENT_ALONE or weight >= 3
-            if option == "yes" and serious and not d.answers.get("_reminded"):
-                d.answers["_reminded"] = True
+            if option == "yes" and serious and not d.notes.reminded:
+                d.notes.reminded = True
                 d.say("callback.urgent_reminder" if r == "me" else "callback.urgent_reminder_other")
 
         out.append(

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -45,7 +45,9 @@ from bot.storage.models import ChatMessage, LiveChat, Outbox, StaffUser
 
 WAITING, OPEN, ENDED = "waiting", "open", "ended"
 LIVE = (WAITING, OPEN)
-DELIVERY_STATES = ("queued", "sent", "delivered", "failed")
+# "notified": the person's WhatsApp window had closed, so the neutral notice
+# template went instead and the line waits for their reply (`release_notified`).
+DELIVERY_STATES = ("queued", "sent", "delivered", "failed", "notified")
 OUTBOX_KIND = "chat_message"
 # Outcomes of a chat the person left (EXIT, MENU): nothing more is sent to it.
 PERSON_LEFT = ("person_exit", "person_menu")
@@ -71,6 +73,7 @@ class ChatLine:
     signals: tuple[str, ...]
     created_at: datetime
     delivery: str | None
+    reason: str | None = None  # why a failed line did not go (the outbox's code)
 
 
 def _codes(value: str | None) -> list[str]:
@@ -147,6 +150,32 @@ def active_for(session: Session, person_key: str) -> LiveChat | None:
         .order_by(col(LiveChat.created_at).desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+# Built once: the engine asks it for every message, and building a statement
+# costs more than running it (about 0.3 ms against 0.05 ms on SQLite).
+_LEFT_MESSAGE = (
+    select(col(LiveChat.id), col(LiveChat.status), col(LiveChat.last_staff_at))
+    .where(col(LiveChat.person_key) == bindparam("person_key"))
+    .where(col(LiveChat.status).in_(LIVE))
+    .where(col(LiveChat.is_message).is_(True))
+    .order_by(col(LiveChat.created_at).desc(), col(LiveChat.id).desc())
+    .limit(1)
+)
+
+
+def left_for(session: Session, person_key: str) -> tuple[int, str] | None:
+    """The person's newest message left out of hours that has not ended, if any,
+    as its id and "waiting" (until a worker has answered it) or "open": what they
+    write later joins it, and a worker's answer to it is replied to. Columns
+    only, on the session's connection: the engine asks this for every message."""
+    row = session.connection().execute(_LEFT_MESSAGE, {"person_key": person_key}).first()
+    if row is None:
+        return None
+    chat_id, status, last_staff_at = row
+    assert chat_id is not None  # a stored row always has its id
+    answered = status == OPEN and last_staff_at is not None
+    return chat_id, OPEN if answered else WAITING
 
 
 def queue_ahead(session: Session, chat: LiveChat) -> int:
@@ -250,11 +279,12 @@ def _add_line(
 def messages(session: Session, vault: Vault, chat_id: int, after_id: int = 0) -> list[ChatLine]:
     """The chat's lines after `after_id`, oldest first, opened from the seal."""
     rows = session.execute(
-        select(ChatMessage)
+        select(ChatMessage, col(Outbox.last_error))
+        .outerjoin(Outbox, col(Outbox.id) == col(ChatMessage.outbox_id))
         .where(col(ChatMessage.chat_id) == chat_id)
         .where(col(ChatMessage.id) > after_id)
         .order_by(col(ChatMessage.id))
-    ).scalars()
+    ).all()
     return [
         ChatLine(
             id=id_of(row),
@@ -263,8 +293,9 @@ def messages(session: Session, vault: Vault, chat_id: int, after_id: int = 0) ->
             signals=tuple(_codes(row.signals)),
             created_at=row.created_at,
             delivery=row.delivery,
+            reason=reason if row.delivery == "failed" else None,
         )
-        for row in rows
+        for row, reason in rows
     ]
 
 
@@ -429,7 +460,23 @@ def add_worker_message(
     line = _add_line(
         session, vault, chat, "worker", text, now, staff_id=staff_id, delivery="queued"
     )
-    dedupe_key = f"chat:{id_of(line)}"
+    _queue_line(session, vault, chat, line, text, f"chat:{id_of(line)}", now)
+    chat.last_staff_at = now
+    session.add(chat)
+    session.flush()
+    return line
+
+
+def _queue_line(
+    session: Session,
+    vault: Vault,
+    chat: LiveChat,
+    line: ChatMessage,
+    text: str,
+    dedupe_key: str,
+    now: datetime,
+) -> None:
+    """The outbox row that delivers `line` (its delivery goes back to "queued")."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     outbox_id = session.execute(
         insert(Outbox)
@@ -452,11 +499,50 @@ def add_worker_message(
         .returning(col(Outbox.id))
     ).scalar_one()
     line.outbox_id = outbox_id
-    chat.last_staff_at = now
+    line.delivery = "queued"
     session.add(line)
-    session.add(chat)
     session.flush()
-    return line
+
+
+def _notified(session: Session, person_key: str) -> list[tuple[ChatMessage, LiveChat]]:
+    rows = session.execute(
+        select(ChatMessage, LiveChat)
+        .join(LiveChat, col(LiveChat.id) == col(ChatMessage.chat_id))
+        .where(col(LiveChat.person_key) == person_key)
+        .where(col(ChatMessage.delivery) == "notified")
+        .order_by(col(ChatMessage.id))
+    ).all()
+    return [(line, chat) for line, chat in rows]
+
+
+def drop_notified(session: Session, vault: Vault, person_key: str, now: datetime) -> int:
+    """The person sent EXIT: lines waiting for their reply never go (they show
+    "failed", after a line saying the person sent EXIT). Returns how many."""
+    dropped = 0
+    told: set[int] = set()
+    for line, chat in _notified(session, person_key):
+        line.delivery = "failed"
+        session.add(line)
+        if id_of(chat) not in told:
+            told.add(id_of(chat))
+            add_bot_line(session, vault, chat, "exit", now)
+        dropped += 1
+    session.flush()
+    return dropped
+
+
+def release_notified(session: Session, vault: Vault, person_key: str, now: datetime) -> int:
+    """The person wrote again (WhatsApp: their window is open): queue every
+    worker line that waits as "notified" for them, free-form this time, unless
+    they left the chat (EXIT, MENU). Returns how many lines were queued."""
+    released = 0
+    for line, chat in _notified(session, person_key):
+        if chat.outcome in PERSON_LEFT:
+            continue
+        text = str(vault.open(line.body_enc, binding.chat_message_body(id_of(line))))
+        _queue_line(session, vault, chat, line, text, f"chat:{id_of(line)}:released", now)
+        released += 1
+    return released
 
 
 def mark_delivery(session: Session, outbox_id: int, status: str) -> int:
@@ -467,6 +553,8 @@ def mark_delivery(session: Session, outbox_id: int, status: str) -> int:
     query = update(ChatMessage).where(col(ChatMessage.outbox_id) == outbox_id)
     if status == "sent":
         query = query.where(col(ChatMessage.delivery).in_(("queued", "failed")))
+    elif status == "delivered":  # the notice's report says nothing of the words
+        query = query.where(col(ChatMessage.delivery) != "notified")
     return rowcount(
         session.execute(query.values(delivery=status).execution_options(synchronize_session=False))
     )
@@ -503,7 +591,10 @@ def end_chat(
         )
         session.execute(
             update(ChatMessage)
-            .where(col(ChatMessage.chat_id) == chat.id, col(ChatMessage.delivery) == "queued")
+            .where(
+                col(ChatMessage.chat_id) == chat.id,
+                col(ChatMessage.delivery).in_(("queued", "notified")),
+            )
             .values(delivery="failed")
             .execution_options(synchronize_session=False)
         )
@@ -601,6 +692,8 @@ class PersonChats:
         self.now = now
         self._chat: LiveChat | None = None
         self._looked = False
+        self._message: tuple[int, str] | None = None  # the left message: id, state
+        self._looked_message = False
 
     def _live(self) -> LiveChat | None:
         if not self._looked:
@@ -658,9 +751,43 @@ class PersonChats:
         chat = self._live()
         if chat is None:
             return
+        self._leave(chat, outcome, drop_unsent)
+        self._chat = None
+
+    def _leave(self, chat: LiveChat, outcome: str, drop_unsent: bool) -> None:
         add_bot_line(self.session, self.vault, chat, outcome, self.now)
         end_chat(self.session, chat, f"person_{outcome}", self.now, drop_unsent=drop_unsent)
-        self._chat = None
+
+    def _left(self) -> LiveChat | None:
+        found = self._found_left()
+        return self.session.get(LiveChat, found[0]) if found is not None else None
+
+    def _found_left(self) -> tuple[int, str] | None:
+        if not self._looked_message:
+            self._looked_message = True
+            self._message = left_for(self.session, self.person_key)
+        return self._message
+
+    def left(self) -> str | None:
+        """The person's message left out of hours: "waiting" until a worker has
+        answered it (claimed or not), then "open"; None when none is pending."""
+        found = self._found_left()
+        return found[1] if found is not None else None
+
+    def add_to_left(self, text: str, signals: list[str]) -> None:
+        """A later text joins the left message, in order; its signals raise its urgency."""
+        chat = self._left()
+        if chat is not None:
+            add_person_message(self.session, self.vault, chat, text, signals, self.now)
+
+    def end_left(self, outcome: str, drop_unsent: bool = False) -> None:
+        """The person left the message (EXIT; or MENU once a worker answered):
+        the worker sees why, and with `drop_unsent` nothing more reaches them."""
+        chat = self._left()
+        if chat is None:
+            return
+        self._leave(chat, outcome, drop_unsent)
+        self._message = None
 
     def leave_message(
         self, text: str, windows: list[dict[str, str]], locale: str, signals: list[str]
@@ -680,3 +807,4 @@ class PersonChats:
             windows=list(windows),
         )
         add_person_message(self.session, self.vault, chat, text, signals, self.now)
+        self._message, self._looked_message = (id_of(chat), WAITING), True

@@ -29,6 +29,10 @@ from bot.storage.models import CallAttempt, CallbackRequest, IssuedReference, Ou
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 OPEN_STATUSES = ("open", "claimed")
 SIGNAL_CODES = ("danger_now", "crisis", "child", "harm_risk")  # the screen's signals
+# Requests made in the simulator are practice: kept out of the real queue (and
+# "Take next") and never announced to the staff chat, so a public development
+# instance cannot fill the staff queue with urgent requests.
+PRACTICE_CHANNEL = "simulator"
 PERSONAL = (
     "phone",
     "name",

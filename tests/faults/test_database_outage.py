@@ -23,7 +23,7 @@ from bot.content.model import Content
 from bot.engine import Engine
 from bot.web.app import create_app
 from tests.conftest import clean, make_settings
-from tests.fake_bot_api import FakeBotApi, FakeBotApiServer
+from tests.fake_bot_api import FakeBotApi
 from tests.faults.tcp_proxy import TcpProxy
 from tests.sms_support import inbound_params, post_signed, sms_engine, twiml_messages
 from tests.telegram_driver import (
@@ -127,12 +127,6 @@ def test_the_simulator_during_an_outage_answers_from_memory(outage: Outage) -> N
         assert response.status_code == 200
         keys = [r["key"] for r in response.json()["replies"]]
         assert keys == ["words.danger", "words.outage"]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApiServer() as state:
-        yield state
 
 
 def test_telegram_during_an_outage_tells_once_then_redelivery_answers(

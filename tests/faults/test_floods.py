@@ -9,7 +9,6 @@ never got past the greeting are purged quickly; real ones are kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from bot.storage.models import (
 )
 from bot.web.app import create_app
 from bot.worker import purge
-from tests.fake_bot_api import BOT_ID, FakeBotApi, FakeBotApiServer
+from tests.fake_bot_api import BOT_ID, FakeBotApi
 from tests.sms_support import (
     PERSON,
     inbound_params,
@@ -178,12 +177,6 @@ def test_senders_are_counted_apart_by_keyed_hash_never_by_number(capped: Engine)
 
 
 # ----- Telegram -----------------------------------------------------------------------
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApiServer() as state:
-        yield state
-
-
 def test_a_flooding_telegram_chat_is_told_once_and_danger_still_answered(
     engine: Engine, tmp_path: Path, fake: FakeBotApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:

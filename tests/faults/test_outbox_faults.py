@@ -26,9 +26,8 @@ from bot.engine import Engine
 from bot.outbox import SendCounts, callback_hours, send_due
 from bot.settings import PROJECT_ROOT
 from bot.storage.models import CallbackRequest, Conversation, Outbox
-from bot.storage.requests import RequestStore
 from bot.worker import Worker
-from tests.dashboard_support import TUESDAY_10
+from tests.dashboard_support import TUESDAY_10, bot_store
 from tests.fake_twilio_api import FakeTwilioState, Loopback, fake_twilio
 from tests.sms_support import sms_engine
 from tests.test_dashboard import attempt, build, claimed
@@ -72,16 +71,7 @@ def assert_only_once_and_only(twilio: FakeTwilioState, *allowed: str) -> None:
 def cancel_in_the_bot(engine: Engine, request: CallbackRequest, now: datetime) -> None:
     """ "Don't call me": what the bot's my-request flow calls, in its own transaction."""
     with engine.db.session() as session:
-        store = RequestStore(
-            session,
-            engine.vault,
-            request.person_key,
-            "sms",
-            now,
-            engine.settings.retention_days,
-            engine.reference_prefix,
-            engine.teams,
-        )
+        store = bot_store(engine, session, request.person_key, now)
         assert store.cancel()
         session.commit()
 

@@ -17,7 +17,6 @@ import asyncio
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from bot.channels.telegram.send import finish_unfinished
 from bot.engine import Engine
 from bot.storage.models import HandledMessage
 from tests.dashboard_support import free_port
-from tests.fake_bot_api import BOT_ID, FakeBotApi, FakeBotApiServer
+from tests.fake_bot_api import BOT_ID, FakeBotApi
 from tests.faults.test_telegram_delivery import _serve, _wait_until
 from tests.telegram_driver import (
     SECRET,
@@ -45,12 +44,6 @@ from tests.telegram_driver import (
 )
 
 HANG = 60  # seconds: only to turn a webhook that never answers into a failure
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApiServer() as state:
-        yield state
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import pytest
 from bot.channels.telegram.send import finish_unfinished
 from bot.engine import Engine
 from tests.dashboard_support import free_port
-from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotApiServer
+from tests.fake_bot_api import TOKEN, FakeBotApi
 from tests.telegram_driver import (
     SECRET,
     next_update_id,
@@ -36,12 +35,6 @@ from tests.telegram_driver import (
     text_message,
     webhook_client,
 )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotApi]:
-    with FakeBotApiServer() as state:
-        yield state
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlalchemy import func, insert, select
+from sqlmodel import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.render import sms_text, split_to_fit
-from bot.storage.db import Database
+from bot.storage.db import Database, table_of
 from bot.storage.models import OutboundMessage
 from bot.text import sms_segments
 from bot.types import Reply
@@ -90,38 +90,43 @@ def delivery_ids_in(
 ) -> list[int]:
     """`delivery_ids` inside a transaction already open (the turn's own). SMS
     rows keep segments and encoding; other channels (WhatsApp) are not billed
-    by segment and keep neither."""
+    by segment and keep neither. Plain SQL on the table, not ORM objects: it
+    runs in every turn, and the rows are read back only by their ids."""
     names = [message_sid] + [f"{message_sid}#{n}" for n in range(2, len(bodies) + 1)]
     if is_postgres:  # a retry racing the first delivery waits for its records
         session.execute(select(func.pg_advisory_xact_lock(func.hashtext(message_sid))))
-    found = {
-        row.in_reply_to: row
-        for row in session.execute(
-            select(OutboundMessage)
-            .where(col(OutboundMessage.channel) == channel)
-            .where(col(OutboundMessage.person_key) == person_key)
-            .where(col(OutboundMessage.in_reply_to).in_(names))
-        ).scalars()
+    table = table_of(OutboundMessage)
+    found: dict[str, int] = {
+        name: row_id
+        for name, row_id in session.execute(
+            select(table.c.in_reply_to, table.c.id)
+            .where(table.c.channel == channel)
+            .where(table.c.person_key == person_key)
+            .where(table.c.in_reply_to.in_(names))
+            .order_by(table.c.id)
+        ).tuples()
     }
-    rows = []
+    ids: list[int] = []
     for name, body in zip(names, bodies, strict=True):
-        row = found.get(name)
-        if row is None:
+        row_id = found.get(name)
+        if row_id is None:
             encoding, segments = sms_segments(body) if channel == "sms" else ("", 0)
-            row = OutboundMessage(
-                channel=channel,
-                person_key=person_key,
-                in_reply_to=name,
-                segments=segments,
-                encoding=encoding,
-                status="queued",
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(row)
-        rows.append(row)
-    session.flush()
-    return [row.id for row in rows if row.id is not None]
+            row_id = session.execute(
+                insert(table)
+                .values(
+                    channel=channel,
+                    person_key=person_key,
+                    in_reply_to=name,
+                    segments=segments,
+                    encoding=encoding,
+                    status="queued",
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(table.c.id)
+            ).scalar_one()
+        ids.append(row_id)
+    return ids
 
 
 def twiml(bodies: list[str], ids: list[int], status_url: str) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
@@ -38,7 +40,7 @@ from bot.channels.telegram.inbound import (
 )
 from bot.channels.telegram.send import deliver_now, remember_sent, send_reply, send_with_retries
 from bot.channels.telegram.wipe import remember, wipe
-from bot.engine import Engine
+from bot.engine import Engine, Turn
 from bot.types import Inbound, Reply
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,9 @@ class TelegramChannel:
         # not all go out. The person is told "please try again" once per update.
         self.redeliver: set[int] = set()
         self._told: set[int] = set()
+        # The sender's person key made by the flood gate, by update id, for the
+        # handler that runs next: one keyed hash per message (see `_key_of`).
+        self._keys: dict[int, str] = {}
         self.background = BackgroundSender(
             engine, application.bot, send_reply, lambda chat, ids: remember_sent(engine, chat, ids)
         )
@@ -124,26 +129,44 @@ class TelegramChannel:
         if message is not None and message.text and message.text.startswith("/"):
             command = message.text.split()[0][1:].split("@")[0].lower()
         user = update.effective_user
+        hint = user.language_code if user is not None else None
         try:
-            capped = await asyncio.to_thread(
-                over_cap,
-                self.engine,
-                CHANNEL,
-                str(chat_id),
-                text,
-                _now(),
-                command=command,
-                locale_hint=user.language_code if user is not None else None,
-            )
+            person, capped = await asyncio.to_thread(self._count, chat_id, text, command, hint)
         except Exception as fault:  # noqa: BLE001 - never silence: the engine answers instead
             log.error("telegram: sender cap not checked: %s", type(fault).__name__)
             return
+        if len(self._keys) > 10_000:  # updates no handler took (none should be left)
+            self._keys.clear()
+        self._keys[update.update_id] = person
         if capped is None:
             return
         if message is not None:
             await self._remember_incoming(update)
+        self._keys.pop(update.update_id, None)  # no other handler runs for this update
         await self._answer_capped(context.bot, chat_id, update.update_id, capped)
         raise ApplicationHandlerStop
+
+    def _count(
+        self, chat_id: int, text: str, command: str | None, hint: str | None
+    ) -> tuple[str, Capped | None]:
+        """In a worker thread: the sender's person key (it may load the lookup key),
+        and the message counted against the sender cap with it."""
+        person = self._person(chat_id)
+        capped = over_cap(
+            self.engine,
+            CHANNEL,
+            str(chat_id),
+            text,
+            _now(),
+            command=command,
+            locale_hint=hint,
+            person=person,
+        )
+        return person, capped
+
+    def _key_of(self, update: Update) -> str | None:
+        """The person key the flood gate made for this update, taken once."""
+        return self._keys.pop(update.update_id, None)
 
     async def _answer_capped(self, bot: Bot, chat_id: int, update_id: int, capped: Capped) -> None:
         """The notice goes once, best effort; the emergency guidance at least once:
@@ -222,18 +245,39 @@ class TelegramChannel:
         return self.engine.vault.person_key(CHANNEL, str(chat_id))
 
     async def _remember_incoming(self, update: Update) -> bool:
-        """Remember the person's message for the wipe; False if it was seen before.
-        With the database away it cannot be remembered; the message is still answered."""
+        """Remember the person's message for the wipe; False if it was seen before."""
+        added, _person = await self._take_in(update)
+        return added
+
+    async def _take_in(self, update: Update) -> tuple[bool, str | None]:
+        """Remember the person's message for the wipe: whether it is new, and the
+        sender's person key, made here once for the whole message. With the
+        database away it cannot be remembered (None); it is still answered."""
         message, chat = update.effective_message, update.effective_chat
         assert message is not None and chat is not None
+        known = self._key_of(update)
         try:
-            added = await asyncio.to_thread(
-                remember, self.engine.db, self._person(chat.id), [message.message_id], _now()
+            person, added = await asyncio.to_thread(
+                self._remember, chat.id, message.message_id, known
             )
         except DBAPIError:
             log.error("telegram: message id not remembered: database unavailable")
-            return True
-        return added > 0
+            return True, None
+        return added > 0, person
+
+    def _remember(self, chat_id: int, message_id: int, known: str | None) -> tuple[str, int]:
+        """In a worker thread: making the key may load the lookup key."""
+        person = known or self._person(chat_id)
+        return person, remember(self.engine.db, person, [message_id], _now())
+
+    def _handle(self, inbound: Inbound, chat_id: int, make_key: bool) -> tuple[str | None, Turn]:
+        """In a worker thread: the turn, with the sender's person key made once for
+        it and for what follows (deliveries, the wipe); None if it could not be made.
+        `make_key` is False when taking the message in already tried to make it."""
+        if inbound.person_key is None and make_key:
+            with suppress(Exception):  # e.g. the database away: the engine meets it and answers
+                inbound = replace(inbound, person_key=self._person(chat_id))
+        return inbound.person_key, self.engine.handle_turn(inbound)
 
     async def _notice(self, update: Update, context: ContextTypes.DEFAULT_TYPE, key: str) -> None:
         chat, user = update.effective_chat, update.effective_user
@@ -256,9 +300,12 @@ class TelegramChannel:
         chat, user = update.effective_chat, update.effective_user
         assert chat is not None and user is not None
         current: list[int] = []
+        person: str | None = None
         if update.message is not None:
             current = [update.message.message_id]
-            await self._remember_incoming(update)
+            _added, person = await self._take_in(update)
+        else:  # a button press: nothing to remember for the wipe
+            person = self._key_of(update)
         inbound = Inbound(
             channel=CHANNEL,
             address=str(chat.id),
@@ -270,8 +317,11 @@ class TelegramChannel:
             locale_hint=user.language_code,
             command=command,
             sent_by_channel=True,
+            person_key=person,
         )
-        turn = await asyncio.to_thread(self.engine.handle_turn, inbound)
+        person, turn = await asyncio.to_thread(
+            self._handle, inbound, chat.id, update.message is None
+        )
         if turn.transient:
             self.redeliver.add(update.update_id)
             if update.update_id in self._told:
@@ -283,7 +333,9 @@ class TelegramChannel:
             # Nothing is sent: the chat disappears from the phone instead, and
             # replies still waiting out a rate limit never go.
             await self.background.drop(chat.id)
-            await wipe(context.bot, self.engine.db, chat.id, self._person(chat.id), current)
+            await wipe(
+                context.bot, self.engine.db, chat.id, person or self._person(chat.id), current
+            )
             if not turn.transient:
                 await asyncio.to_thread(
                     self.engine.mark_delivered, CHANNEL, inbound.message_id, len(turn.replies)
@@ -300,7 +352,7 @@ class TelegramChannel:
             self.background.add(chat.id, inbound.message_id, turn.replies, start, wait=0)
             return
         sent, wait = await deliver_now(
-            self.engine, context.bot, chat.id, inbound.message_id, turn.replies, start
+            self.engine, context.bot, chat.id, inbound.message_id, turn.replies, start, person
         )
         if sent >= len(turn.replies):
             return

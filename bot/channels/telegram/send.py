@@ -80,12 +80,15 @@ SEND_PAUSE = 0.5  # seconds before the second try, doubled for the third
 LONGEST_WAIT = 5.0  # a longer retry_after is not waited out here
 
 
-async def remember_sent(engine: Engine, chat_id: int, ids: list[int]) -> None:
-    """Reply ids of a private chat, for the EXIT wipe; never a reason to fail."""
+async def remember_sent(
+    engine: Engine, chat_id: int, ids: list[int], person: str | None = None
+) -> None:
+    """Reply ids of a private chat, for the EXIT wipe; never a reason to fail.
+    `person` is the chat's person key when the caller already made it."""
     if chat_id <= 0 or not ids:
         return
     try:
-        person = engine.vault.person_key(CHANNEL, str(chat_id))  # may load the lookup key
+        person = person or engine.vault.person_key(CHANNEL, str(chat_id))  # may load the key
         await asyncio.to_thread(remember, engine.db, person, ids, _now())
     except DBAPIError:
         log.error("telegram: reply ids not remembered: database unavailable")
@@ -138,11 +141,18 @@ async def deliver(
 
 
 async def deliver_now(
-    engine: Engine, bot: Bot, chat_id: int, message_id: str, replies: list[Reply], start: int
+    engine: Engine,
+    bot: Bot,
+    chat_id: int,
+    message_id: str,
+    replies: list[Reply],
+    start: int,
+    person: str | None = None,
 ) -> tuple[int, float | None]:
     """The webhook's part: send replies[start:] in order while no rate limit
     stands in the way. Returns how many are sent and, when a rate limit (a 429,
-    or the chat's own pace) stopped it, how long to wait before the rest."""
+    or the chat's own pace) stopped it, how long to wait before the rest.
+    `person` is the chat's person key, made once for the message."""
     limiter = getattr(bot, "rate_limiter", None)
     sent = start
     for reply in replies[start:]:
@@ -154,7 +164,7 @@ async def deliver_now(
             return sent, limited.wait
         if ids is None:
             return sent, None
-        await remember_sent(engine, chat_id, ids)
+        await remember_sent(engine, chat_id, ids, person)
         sent += 1
         await asyncio.to_thread(engine.mark_delivered, CHANNEL, message_id, sent)
     return sent, None

@@ -7,6 +7,12 @@ approved (Twilio's Content API, a content SID "HX..."). So:
 - the text before a call always goes as its approved template
   (WHATSAPP_TEXT_BEFORE_CALL_CONTENT_SID): it is proactive by nature. With no
   template set the row is void ("no_whatsapp_template"), never sent free-form;
+- a worker's live-chat line goes free-form inside the window. Outside it,
+  only when the person agreed to later texts and WHATSAPP_CHAT_REPLY_CONTENT_SID
+  is set, the neutral template ("You have a new message. Reply to read it.")
+  goes instead and the line waits as "notified" until the person replies
+  (bot/channels/whatsapp/webhook.py releases it). Otherwise the row is void:
+  "whatsapp_no_consent" or "no_whatsapp_template", which the chat page explains;
 - any other kind goes free-form, and only inside the window; outside it the
   row is void ("outside_whatsapp_window"), so nothing goes that WhatsApp
   would refuse or that the person did not just invite;
@@ -30,10 +36,13 @@ from bot.channels.whatsapp.inbound import whatsapp_address
 from bot.channels.whatsapp.webhook import CHANNEL, STATUS_PATH
 from bot.channels.whatsapp.window import inside_window
 from bot.outbox import Sent
+from bot.storage import chats
 from bot.storage.models import Outbox, SmsOptOut
 
 # Kinds that only ever go as their approved template, inside the window or not.
 TEMPLATE_ONLY = frozenset({"text_before_call"})
+# What a worker's line is sent as when the window has closed (`send_as`).
+CHAT_NOTICE = "chat_reply_notice"
 
 
 class WhatsAppSender(SmsSender):
@@ -43,7 +52,10 @@ class WhatsAppSender(SmsSender):
 
     def templates(self) -> dict[str, str]:
         """The approved template of each kind that has one."""
-        sids = {"text_before_call": self.settings.whatsapp_text_before_call_content_sid}
+        sids = {
+            "text_before_call": self.settings.whatsapp_text_before_call_content_sid,
+            CHAT_NOTICE: self.settings.whatsapp_chat_reply_content_sid,
+        }
         return {kind: sid for kind, sid in sids.items() if sid}
 
     def void_reason(self, session: Session, row: Outbox, now: datetime) -> str | None:
@@ -54,7 +66,26 @@ class WhatsAppSender(SmsSender):
             return None if row.kind in self.templates() else "no_whatsapp_template"
         if inside_window(session, row.person_key, now):
             return None
+        if row.kind == chats.OUTBOX_KIND:
+            return self._late_chat_reason(session, row)
         return "outside_whatsapp_window"
+
+    def _late_chat_reason(self, session: Session, row: Outbox) -> str | None:
+        """A worker's line after the window: only the neutral notice may go,
+        and only to someone who said later texts are safe."""
+        chat = chats.chat_of_outbox(session, row.id or 0)
+        if chat is None or not chat.later_texts_ok:
+            return "whatsapp_no_consent"
+        if CHAT_NOTICE not in self.templates():
+            return "no_whatsapp_template"
+        return None
+
+    def send_as(self, session: Session, row: Outbox, now: datetime) -> str:
+        """The kind this row goes as (asked once `void_reason` let it go): a
+        worker's line outside the window goes as the notice template."""
+        if row.kind == chats.OUTBOX_KIND and not inside_window(session, row.person_key, now):
+            return CHAT_NOTICE
+        return row.kind
 
     async def send(self, address: str, text: str) -> Sent:
         """A free-form message (only inside the window: see `void_reason`)."""

@@ -21,7 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from bot.dashboard import sessions
 from bot.dashboard.access import BadCsrf, Forbidden, NotSignedIn
-from bot.dashboard.deps import Handler, HandlerPolling, RequestMissing, Supervisor
+from bot.dashboard.deps import ChatMissing, Handler, HandlerPolling, RequestMissing, Supervisor
 from bot.dashboard.pages import TEMPLATES, render, set_cookie
 
 # The names route modules imported from here before the split.
@@ -86,3 +86,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestMissing)
     async def missing(request: Request, error: RequestMissing) -> Response:
         return render(request, "missing.html", {"staff": error.staff}, 404)
+
+    @app.exception_handler(ChatMissing)
+    async def chat_missing(request: Request, error: ChatMissing) -> Response:
+        return render(request, "chat_missing.html", {"staff": error.staff}, 404)

@@ -32,7 +32,7 @@ from bot.dashboard.deps import (
     Svc,
     find,
 )
-from bot.dashboard.pages import render
+from bot.dashboard.pages import refused, render
 from bot.notices import queue_text_before_call
 from bot.services import Services
 from bot.storage import binding
@@ -168,9 +168,8 @@ def claim(
         return RedirectResponse(f"/dashboard/requests/{found.reference}", status_code=303)
     found = _again(db, found.reference, staff)
     context = _request_context(services, db, staff, found, hours, now)
-    db.commit()
-    context["problem"] = "taken" if found.status == "claimed" else "not_open"
-    return render(request, "request.html", context, 409)
+    problem = "taken" if found.status == "claimed" else "not_open"
+    return refused(request, db, "request.html", context, 409, problem=problem)
 
 
 @router.post("/requests/{reference}/release")
@@ -240,13 +239,16 @@ def record_attempt(
         )
     found = _again(db, found.reference, staff)
     context = _request_context(services, db, staff, found, hours, now)
-    db.commit()
-    context.update(
+    return refused(
+        request,
+        db,
+        "request.html",
+        context,
+        409 if result.refusals else 422,
+        {"kind": kind, "outcome": outcome, "call_back_at": call_back_at, "notes": notes},
         refusals=result.refusals,
         problems=result.problems,
-        form={"kind": kind, "outcome": outcome, "call_back_at": call_back_at, "notes": notes},
     )
-    return render(request, "request.html", context, 409 if result.refusals else 422)
 
 
 def _text_before_call(
