@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from bot.dashboard import audit, sessions
 from bot.dashboard.auth import allowed
@@ -59,32 +60,40 @@ async def _given_csrf(request: Request) -> str | None:
     return None
 
 
+def _check(request: Request, role: str, touch: bool, given: str | None) -> Staff:
+    """The signed-in staff member of at least `role`, or the reason not."""
+    services = services_of(request.app.state)
+    now = now_of(request)
+    token = request.cookies.get(sessions.COOKIE)
+    with services.db.session() as db:
+        found = sessions.lookup(db, token, now, services.settings.dashboard_idle_minutes)
+        if found.expired:
+            audit.record(db, "session_idle", now, found.user)
+            db.commit()
+            raise NotSignedIn(expired=True)
+        if found.row is None or found.user is None:
+            raise NotSignedIn()
+        if request.method == "POST" and not sessions.csrf_ok(found.row.csrf_token, given):
+            raise BadCsrf()
+        if not allowed(found.user.role, role):
+            raise Forbidden()
+        if touch:
+            sessions.touch(db, found.row, now)
+        db.commit()
+        return Staff(found.user, id_of(found.row), found.row.csrf_token)
+
+
 def require(role: str, touch: bool = True) -> Callable[[Request], Awaitable[Staff]]:
     """A dependency that lets in signed-in staff of at least `role`."""
     if role not in ("handler", "supervisor", "figures", "signed_in"):
         raise ValueError(role)
 
     async def dependency(request: Request) -> Staff:
-        services = services_of(request.app.state)
-        now = now_of(request)
-        token = request.cookies.get(sessions.COOKIE)
         given = await _given_csrf(request) if request.method == "POST" else None
-        with services.db.session() as db:
-            found = sessions.lookup(db, token, now, services.settings.dashboard_idle_minutes)
-            if found.expired:
-                audit.record(db, "session_idle", now, found.user)
-                db.commit()
-                raise NotSignedIn(expired=True)
-            if found.row is None or found.user is None:
-                raise NotSignedIn()
-            if request.method == "POST" and not sessions.csrf_ok(found.row.csrf_token, given):
-                raise BadCsrf()
-            if not allowed(found.user.role, role):
-                raise Forbidden()
-            if touch:
-                sessions.touch(db, found.row, now)
-            db.commit()
-            return Staff(found.user, id_of(found.row), found.row.csrf_token)
+        # The database work runs in a worker thread, never on the event loop: a
+        # wait for SQLite's lock there would stall every other request, including
+        # the one holding the lock, until the timeout.
+        return await run_in_threadpool(_check, request, role, touch, given)
 
     dependency.role = role  # type: ignore[attr-defined]  # read by the route x role test
     return dependency

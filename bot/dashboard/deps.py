@@ -80,6 +80,7 @@ def find(db: Session, reference: str) -> CallbackRequest | None:
 
 def _found(db: Session, reference: str, staff: Staff) -> CallbackRequest:
     found = find(db, reference)
+    db.commit()  # ends the read: no lock is held while the route's other parts resolve
     if found is None:
         raise RequestMissing(staff)
     return found
@@ -118,6 +119,7 @@ def find_chat(db: Session, chat_id: int) -> LiveChat | None:
 
 def _found_chat(db: Session, chat_id: int, staff: Staff) -> LiveChat:
     found = find_chat(db, chat_id)
+    db.commit()  # as in `_found`: the route's own work starts its own transaction
     if found is None:
         raise ChatMissing(staff)
     return found
