@@ -44,6 +44,7 @@ from bot.storage.chats import PersonChats
 from bot.storage.db import Database, id_of, utc
 from bot.storage.deliveries import mark_delivered
 from bot.storage.models import CallbackRequest, Conversation, HandledMessage
+from bot.storage.replays import record_handled
 from bot.storage.request_access import RequestAccess
 from bot.storage.requests import RequestStore
 from bot.text import normalise
@@ -359,38 +360,36 @@ class Engine:
             audience = dialogue.audience
             self.converse(dialogue, inbound, timed_out=timed_out)
             self._count_figures(session, inbound.channel, dialogue, started, audience, now)
-            for column, value in (
-                ("flow", dialogue.flow),
-                ("state", dialogue.state),
-                ("locale", dialogue.locale),
-            ):
-                if getattr(conversation, column) != value:
-                    setattr(conversation, column, value)
-            conversation.slots_enc = self.vault.seal(
-                dialogue.memory.to_json(), binding.conversation_slots(person)
+            self.db.save_conversation(
+                session,
+                id_of(conversation),
+                flow=dialogue.flow,
+                state=dialogue.state,
+                locale=dialogue.locale,
+                slots_enc=self.vault.seal(
+                    dialogue.memory.to_json(), binding.conversation_slots(person)
+                ),
+                last_activity=now,
             )
-            conversation.last_activity = now
-            session.add(conversation)
-            session.add(
-                HandledMessage(
-                    channel=inbound.channel,
-                    provider_id=inbound.message_id,
-                    conversation_id=id_of(conversation),
-                    replies_enc=self.vault.seal(
-                        [r.to_json() for r in dialogue.replies],
-                        binding.handled_replies(inbound.channel, inbound.message_id),
-                    ),
-                    handled_at=now,
-                    reply_count=len(dialogue.replies),
-                    address_enc=(
-                        self.vault.seal(
-                            inbound.address,
-                            binding.handled_address(inbound.channel, inbound.message_id),
-                        )
-                        if inbound.sent_by_channel
-                        else None
-                    ),
-                )
+            record_handled(
+                session,
+                channel=inbound.channel,
+                provider_id=inbound.message_id,
+                conversation_id=id_of(conversation),
+                replies_enc=self.vault.seal(
+                    [r.to_json() for r in dialogue.replies],
+                    binding.handled_replies(inbound.channel, inbound.message_id),
+                ),
+                handled_at=now,
+                reply_count=len(dialogue.replies),
+                address_enc=(
+                    self.vault.seal(
+                        inbound.address,
+                        binding.handled_address(inbound.channel, inbound.message_id),
+                    )
+                    if inbound.sent_by_channel
+                    else None
+                ),
             )
             if hooks.after is not None:
                 hooks.after(session, person, dialogue.replies)

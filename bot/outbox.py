@@ -39,7 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -49,7 +49,7 @@ from bot.content.loader import read_yaml
 from bot.settings import PROJECT_ROOT
 from bot.storage import binding, chats
 from bot.storage.crypto import Vault
-from bot.storage.db import Database, rowcount, utc
+from bot.storage.db import Database, core, rowcount, table_of, utc
 from bot.storage.models import CallbackRequest, OutboundMessage, Outbox, SmsOptOut
 from bot.storage.requests import OPEN_STATUSES
 
@@ -219,10 +219,16 @@ def void_reason(
     return None
 
 
+_OPTED_OUT = select(table_of(SmsOptOut).c.address_key).where(
+    table_of(SmsOptOut).c.address_key == bindparam("key")
+)
+
+
 def is_opted_out(session: Session, vault: Vault, number: str, key: str | None = None) -> bool:
     """Whether an SMS number said STOP (or the carrier refuses it). `key`: the
     number's person key when the caller has it already (computed once a message)."""
-    return session.get(SmsOptOut, key or vault.person_key("sms", number)) is not None
+    found = core(session).execute(_OPTED_OUT, {"key": key or vault.person_key("sms", number)})
+    return found.first() is not None
 
 
 @dataclass

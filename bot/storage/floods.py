@@ -12,17 +12,30 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session, col
 
-from bot.storage.db import Database, rowcount, utc
+from bot.storage.db import Database, core, insert_or_ignore, rowcount, table_of, utc
 from bot.storage.models import SenderCount
 
 Admission = Literal["ok", "notice", "quiet"]
 NOTICE_EVERY = timedelta(hours=1)  # "you're sending a lot" at most this often
 FORGET_AFTER = timedelta(hours=1)  # a sender quiet this long loses their row
+
+_COUNTS = table_of(SenderCount)
+_READ = select(_COUNTS.c.window_start, _COUNTS.c.count, _COUNTS.c.noticed_at).where(
+    _COUNTS.c.person_key == bindparam("person")
+)
+_READ_LOCKED = _READ.with_for_update()
+_WRITE = (
+    update(_COUNTS)
+    .where(_COUNTS.c.person_key == bindparam("person"))
+    .values(
+        window_start=bindparam("start"),
+        count=bindparam("count_now"),
+        noticed_at=bindparam("noticed"),
+    )
+)
 
 
 def admit(db: Database, person_key: str, now: datetime, cap: int, window: timedelta) -> Admission:
@@ -38,26 +51,25 @@ def admit_in(
     session: Session, is_postgres: bool, person_key: str, now: datetime, cap: int, window: timedelta
 ) -> Admission:
     """`admit` inside a transaction already open (a channel's turn hook)."""
-    insert = pg_insert if is_postgres else sqlite_insert
-    session.execute(
-        insert(SenderCount)
-        .values(person_key=person_key, window_start=now, count=0)
-        .on_conflict_do_nothing(index_elements=["person_key"])
+    connection = core(session)
+    connection.execute(
+        insert_or_ignore(SenderCount, "person_key", is_postgres),
+        {"person_key": person_key, "window_start": now, "count": 0},
     )
-    query = select(SenderCount).where(col(SenderCount.person_key) == person_key)
-    if is_postgres:
-        query = query.with_for_update()
-    row = session.execute(query).scalar_one()
-    if now - utc(row.window_start) >= window:
-        row.window_start, row.count = now, 0
-    row.count += 1
+    read = _READ_LOCKED if is_postgres else _READ
+    start, count, noticed = connection.execute(read, {"person": person_key}).one()
+    if now - utc(start) >= window:
+        start, count = now, 0
+    count += 1
     verdict: Admission = "ok"
-    if row.count > cap:
-        told = row.noticed_at is not None and now - utc(row.noticed_at) < NOTICE_EVERY
+    if count > cap:
+        told = noticed is not None and now - utc(noticed) < NOTICE_EVERY
         verdict = "quiet" if told else "notice"
         if verdict == "notice":
-            row.noticed_at = now
-    session.add(row)
+            noticed = now
+    connection.execute(
+        _WRITE, {"person": person_key, "start": start, "count_now": count, "noticed": noticed}
+    )
     return verdict
 
 

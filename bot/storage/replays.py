@@ -10,17 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, exists, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, delete, exists, insert, select
 from sqlmodel import Session, col
 
 from bot.storage.crypto import Vault
-from bot.storage.db import Database, rowcount, utc
+from bot.storage.db import Database, core, insert_or_ignore, rowcount, table_of, utc
 from bot.storage.models import HandledMessage, SeenMessageId
 
 KIND = "seen-message-id"  # keeps these hashes apart from person keys
+
+_SEEN = table_of(SeenMessageId)
+_HANDLED = table_of(HandledMessage)
+_KEEP_ANSWER = insert(_HANDLED)
+_SEEN_AT = select(_SEEN.c.seen_at).where(_SEEN.c.key == bindparam("key"))
+_ANSWER_KEPT = select(
+    exists()
+    .where(_HANDLED.c.channel == bindparam("channel"))
+    .where(_HANDLED.c.provider_id == bindparam("provider_id"))
+)
 
 
 def message_key(vault: Vault, channel: str, provider_id: str) -> str:
@@ -50,20 +59,21 @@ def seen_in(
     """`seen_before` inside a transaction already open (a channel's turn hook);
     `key`: the id's keyed hash when the caller has it already."""
     key = key or message_key(vault, channel, provider_id)
-    seen = session.execute(
-        select(col(SeenMessageId.seen_at)).where(col(SeenMessageId.key) == key)
-    ).scalar_one_or_none()
+    connection = core(session)
+    seen = connection.execute(_SEEN_AT, {"key": key}).scalar_one_or_none()
     cached = (
         seen is not None
-        and session.execute(
-            select(
-                exists()
-                .where(col(HandledMessage.channel) == channel)
-                .where(col(HandledMessage.provider_id) == provider_id)
-            )
+        and connection.execute(
+            _ANSWER_KEPT, {"channel": channel, "provider_id": provider_id}
         ).scalar_one()
     )
     return None if seen is None else Seen(utc(seen), bool(cached))
+
+
+def record_handled(session: Session, **values: Any) -> None:
+    """Keep a turn's sealed answer (the answer cache), in the turn's transaction.
+    A second turn for the same provider id fails here with IntegrityError."""
+    core(session).execute(_KEEP_ANSWER, values)
 
 
 def record_seen(db: Database, vault: Vault, channel: str, provider_id: str, now: datetime) -> None:
@@ -83,11 +93,9 @@ def record_seen_in(
     key: str | None = None,
 ) -> None:
     """`record_seen` inside a transaction already open (a channel's turn hook)."""
-    insert = pg_insert if is_postgres else sqlite_insert
-    session.execute(
-        insert(SeenMessageId)
-        .values(key=key or message_key(vault, channel, provider_id), seen_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
+    core(session).execute(
+        insert_or_ignore(SeenMessageId, "key", is_postgres),
+        {"key": key or message_key(vault, channel, provider_id), "seen_at": now},
     )
 
 

@@ -15,12 +15,12 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlmodel import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.render import sms_text, split_to_fit
-from bot.storage.db import Database, table_of
+from bot.storage.db import Database, core, table_of
 from bot.storage.models import OutboundMessage
 from bot.text import sms_segments
 from bot.types import Reply
@@ -55,6 +55,18 @@ def message_bodies(
     if current:
         bodies.append(current)
     return bodies
+
+
+_OUTBOUND = table_of(OutboundMessage)
+_WAIT_FOR_RECORDS = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("sid"))))
+_RECORDS = (
+    select(_OUTBOUND.c.in_reply_to, _OUTBOUND.c.id)
+    .where(_OUTBOUND.c.channel == bindparam("channel"))
+    .where(_OUTBOUND.c.person_key == bindparam("person"))
+    .where(_OUTBOUND.c.in_reply_to.in_(bindparam("names", expanding=True)))
+    .order_by(_OUTBOUND.c.id)
+)
+_RECORD = insert(_OUTBOUND).returning(_OUTBOUND.c.id)
 
 
 def delivery_ids(
@@ -93,17 +105,13 @@ def delivery_ids_in(
     by segment and keep neither. Plain SQL on the table, not ORM objects: it
     runs in every turn, and the rows are read back only by their ids."""
     names = [message_sid] + [f"{message_sid}#{n}" for n in range(2, len(bodies) + 1)]
+    connection = core(session)
     if is_postgres:  # a retry racing the first delivery waits for its records
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(message_sid))))
-    table = table_of(OutboundMessage)
+        connection.execute(_WAIT_FOR_RECORDS, {"sid": message_sid})
     found: dict[str, int] = {
         name: row_id
-        for name, row_id in session.execute(
-            select(table.c.in_reply_to, table.c.id)
-            .where(table.c.channel == channel)
-            .where(table.c.person_key == person_key)
-            .where(table.c.in_reply_to.in_(names))
-            .order_by(table.c.id)
+        for name, row_id in connection.execute(
+            _RECORDS, {"channel": channel, "person": person_key, "names": names}
         ).tuples()
     }
     ids: list[int] = []
@@ -111,19 +119,18 @@ def delivery_ids_in(
         row_id = found.get(name)
         if row_id is None:
             encoding, segments = sms_segments(body) if channel == "sms" else ("", 0)
-            row_id = session.execute(
-                insert(table)
-                .values(
-                    channel=channel,
-                    person_key=person_key,
-                    in_reply_to=name,
-                    segments=segments,
-                    encoding=encoding,
-                    status="queued",
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(table.c.id)
+            row_id = connection.execute(
+                _RECORD,
+                {
+                    "channel": channel,
+                    "person_key": person_key,
+                    "in_reply_to": name,
+                    "segments": segments,
+                    "encoding": encoding,
+                    "status": "queued",
+                    "created_at": now,
+                    "updated_at": now,
+                },
             ).scalar_one()
         ids.append(row_id)
     return ids
