@@ -14,7 +14,7 @@ import time
 
 from bench.engine_bench import percentile
 from bot.safety import SafetyScreen
-from bot.safety.corpus import read_split
+from bot.safety.corpus import read_training
 from bot.settings import PROJECT_ROOT, get_settings
 
 PASSES = 5
@@ -26,7 +26,7 @@ def main() -> None:
     screen = SafetyScreen(settings.content_dir / "safety", settings.locales)
     loaded = time.perf_counter() - started
     corpus = PROJECT_ROOT / "tests" / "data" / "safety"
-    texts = [m.text for split in ("train", "dev", "probe") for m in read_split(corpus, split)]
+    texts = [m.text for m in read_training(corpus)]
     timings: list[float] = []
     cpu: list[float] = []
     for _ in range(PASSES):

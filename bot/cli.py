@@ -187,18 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     safety = sub.add_parser("safety", help="the safety screen's classifier and measures")
     safety_sub = safety.add_subparsers(dest="action", required=True)
     safety_sub.add_parser(
-        "train", help="rebuild bot/safety/model.npz from tests/data/safety/train"
+        "train", help="rebuild bot/safety/model.npz from every split but the held-out one"
     ).set_defaults(func=_safety_train)
     evaluate = safety_sub.add_parser("eval", help="recall and false alarms on the held-out split")
     evaluate.add_argument("--show", action="store_true", help="list each miss and false alarm")
     evaluate.add_argument(
         "--split",
-        choices=("heldout", "dev", "probe"),
         default="heldout",
         help=(
-            "dev: the messages written to probe phrases while changing them (read freely); "
-            "probe: messages written fresh, before reading the phrases, "
-            "to see whether they generalise"
+            "a folder of tests/data/safety: dev, the messages written to probe phrases "
+            "while changing them (read freely); probe, probe2...: rounds of messages "
+            "written fresh, before reading the phrases, to see whether they generalise"
         ),
     )
     evaluate.set_defaults(func=_safety_eval)

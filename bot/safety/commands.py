@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.safety.classifier import MODEL_PATH, train
-from bot.safety.corpus import fingerprint, read_split
+from bot.safety.corpus import fingerprint, read_split, read_training
 from bot.safety.evaluate import evaluate, table
 from bot.safety.screen import SafetyScreen
 from bot.settings import PROJECT_ROOT, Settings
@@ -14,8 +14,8 @@ CORPUS = PROJECT_ROOT / "tests" / "data" / "safety"
 
 
 def run_train(_settings: Settings, corpus: Path = CORPUS, out: Path = MODEL_PATH) -> int:
-    messages = read_split(corpus, "train")
-    model = train(messages, fingerprint(corpus, "train"))
+    messages = read_training(corpus)
+    model = train(messages, fingerprint(corpus))
     model.save(out)
     thresholds = ", ".join(
         f"{s} {t:.2f}" for s, t in zip(model.signals, model.thresholds.tolist(), strict=True)
@@ -31,6 +31,10 @@ def run_eval(
 ) -> int:
     """The held-out split is the test (read it sparingly, never to write patterns);
     the dev split may be read as often as a change needs."""
+    splits = sorted(p.name for p in corpus.iterdir() if p.is_dir())
+    if split not in splits:
+        print(f"no split called {split!r}; the splits are: {', '.join(splits)}")
+        return 2
     languages = settings.locales
     screen = SafetyScreen(settings.content_dir / "safety", languages)
     messages = read_split(corpus, split)

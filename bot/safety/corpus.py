@@ -46,10 +46,23 @@ def read_split(root: Path, split: str, language: str | None = None) -> list[Labe
     return out
 
 
-def fingerprint(root: Path, split: str) -> str:
-    """A hash of a split's files, kept in the model so a stale model is noticed."""
+# What the classifier learns from: every split but the held-out one. A round
+# of fresh messages (probe, probe2...) is read by `frontdoor safety eval
+# --split` before its phrases are written; once they are, it teaches the
+# classifier too, and the next round starts with new messages.
+TRAINING_SPLITS = ("train", "dev", "probe", "probe2")
+
+
+def read_training(root: Path, language: str | None = None) -> list[Labelled]:
+    """Every message the classifier is trained on, split by split."""
+    return [m for split in TRAINING_SPLITS for m in read_split(root, split, language)]
+
+
+def fingerprint(root: Path, splits: tuple[str, ...] = TRAINING_SPLITS) -> str:
+    """A hash of the splits' files, kept in the model so a stale model is noticed."""
     digest = hashlib.sha256()
-    for path in sorted((root / split).glob("*.tsv")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    for split in splits:
+        for path in sorted((root / split).glob("*.tsv")):
+            digest.update(f"{split}/{path.name}".encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()

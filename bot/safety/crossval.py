@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from bot.safety.classifier import FOLDS, train
-from bot.safety.corpus import Labelled, read_split
+from bot.safety.corpus import Labelled, read_training
 from bot.safety.evaluate import Report, evaluate, table
 from bot.safety.screen import SafetyScreen
 from bot.settings import PROJECT_ROOT, get_settings
@@ -50,7 +50,7 @@ def main(argv: list[str]) -> int:
     show = argv[argv.index("--show") + 1] if "--show" in argv else None
     languages = get_settings().locales
     screen = SafetyScreen(PROJECT_ROOT / "content" / "safety", languages)
-    report = cross_validate(screen, read_split(CORPUS, "train"))
+    report = cross_validate(screen, read_training(CORPUS))
     print(table(report, languages))
     if show:
         for signal, language, text in report.misses:

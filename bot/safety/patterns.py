@@ -391,6 +391,12 @@ class PatternSet:
                 )
         return hits
 
+    def speaks_of_now(self, text: str) -> bool:
+        """Does any clause, read in this language, say "now" ("today", "again
+        tonight")? Then a phrase found in another clause's past does not speak
+        for the whole message."""
+        return any(self.present.matches(tokens) for tokens in self._clause_tokens(text))
+
     def denies_or_dates(self, text: str) -> bool:
         """Does any clause, read in this language, deny something or speak of
         the past? The classifier reads letters, not meaning: "he doesn't hit me"

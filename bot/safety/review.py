@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.safety.corpus import read_split
+from bot.safety.corpus import read_training
 from bot.safety.patterns import load_pattern_file
 from bot.settings import PROJECT_ROOT
 
@@ -36,7 +36,7 @@ def main(language: str) -> int:
             if group.signal and group.signal in raised(example):
                 print(f"NEGATED FIRES   {group.signal}: {example}")
     misses = alarms = total = 0
-    for message in read_split(PROJECT_ROOT / "tests" / "data" / "safety", "train", language):
+    for message in read_training(PROJECT_ROOT / "tests" / "data" / "safety", language):
         total += 1
         got = raised(message.text)
         for signal in sorted(message.labels - got):

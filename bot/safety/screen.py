@@ -118,7 +118,8 @@ class SafetyScreen:
             return NOTHING
         signals: dict[str, Signal] = {}
         indicators: set[str] = set()
-        held_back: set[str] = set()  # a phrase found but negated or in the past
+        held_back: set[str] = set()  # a phrase found but negated
+        dated: dict[str, set[str]] = {}  # signal: languages that found it only in the past
         held_by: dict[str, set[str]] = {}  # signal: languages that read it so
         raised_by: dict[str, set[str]] = {}  # signal: languages whose phrases raised it
         spoken: list[str] = []  # languages whose phrases raised a signal
@@ -126,7 +127,10 @@ class SafetyScreen:
             for hit in patterns.find(text):
                 if hit.negated or hit.past:
                     if hit.signal:
-                        held_back.add(hit.signal)
+                        if hit.negated:
+                            held_back.add(hit.signal)
+                        else:
+                            dated.setdefault(hit.signal, set()).add(hit.language)
                         held_by.setdefault(hit.signal, set()).add(hit.language)
                     if hit.negated:
                         continue
@@ -140,6 +144,13 @@ class SafetyScreen:
                 if known is None or known.language == "en":  # the person's own language wins
                     signals[hit.signal] = Signal(hit.signal, hit.language, "pattern")
         self._settle_conflicts(text, signals, held_by, raised_by)
+        # "I beat her yesterday and today I'm angry again": the past clause
+        # holds the classifier back only when no clause of the message says now.
+        held_back |= {
+            kind
+            for kind, languages in dated.items()
+            if not any(self.patterns[lang].speaks_of_now(text) for lang in languages)
+        }
         words = sum(len(c) for c in clauses(text))
         if self.model is not None and words >= 2:
             # The classifier cannot read negation or time as the patterns do: a
